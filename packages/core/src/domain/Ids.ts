@@ -1,0 +1,59 @@
+import { Schema } from "effect"
+
+/** Identifies a person, across every channel they use. */
+export const ContactId = Schema.String.pipe(Schema.minLength(1), Schema.brand("@dialogi/ContactId"))
+/** @see ContactId */
+export type ContactId = typeof ContactId.Type
+
+/** Identifies one conversation (one thread) of a contact. */
+export const ConversationId = Schema.String.pipe(Schema.minLength(1), Schema.brand("@dialogi/ConversationId"))
+/** @see ConversationId */
+export type ConversationId = typeof ConversationId.Type
+
+/** Identifies one message inside dialogi (not the provider's id). */
+export const MessageId = Schema.String.pipe(Schema.minLength(1), Schema.brand("@dialogi/MessageId"))
+/** @see MessageId */
+export type MessageId = typeof MessageId.Type
+
+/** Identifies an audited contact merge, so that it can be undone. */
+export const MergeId = Schema.String.pipe(Schema.minLength(1), Schema.brand("@dialogi/MergeId"))
+/** @see MergeId */
+export type MergeId = typeof MergeId.Type
+
+/**
+ * A channel name such as `email`, `sms`, `messenger` or `chat`. Open-ended so that a plugin
+ * author can add a channel without touching core.
+ */
+export const ChannelName = Schema.String.pipe(
+  Schema.pattern(/^[a-z][a-z0-9_-]{0,31}$/),
+  Schema.brand("@dialogi/ChannelName")
+)
+/** @see ChannelName */
+export type ChannelName = typeof ChannelName.Type
+
+/**
+ * A position in the global event log. Events are numbered without gaps in commit order, so
+ * "everything after N" is a complete, resumable cursor.
+ */
+export const EventSeq = Schema.Number.pipe(Schema.int(), Schema.nonNegative(), Schema.brand("@dialogi/EventSeq"))
+/** @see EventSeq */
+export type EventSeq = typeof EventSeq.Type
+
+const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+/**
+ * Time-ordered random id (48 bits of milliseconds + 80 random bits, Crockford base32), so
+ * ids sort by creation time and index well in B-trees.
+ */
+export const newId = (prefix: string): string => {
+  let time = Date.now()
+  let head = ""
+  for (let i = 0; i < 10; i++) {
+    head = alphabet[time % 32] + head
+    time = Math.floor(time / 32)
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  let tail = ""
+  for (const b of bytes) tail += alphabet[b % 32]
+  return `${prefix}_${head}${tail}`
+}

@@ -1,0 +1,387 @@
+import { Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Contact, Identity } from "../domain/Contact.js"
+import { Conversation } from "../domain/Conversation.js"
+import { DialogiEvent, contactOf, conversationOf } from "../domain/Event.js"
+import type { ContactId, ConversationId, EventSeq, MergeId, MessageId } from "../domain/Ids.js"
+import { Message } from "../domain/Message.js"
+import { conversationCursor, matchesFilter, sortConversations } from "./conversationListing.js"
+import { retryDelay } from "./retryDelay.js"
+import {
+  type DeadJob,
+  type Job,
+  type JobRetry,
+  type MergeRecord,
+  type NewJob,
+  type QueuePolicy,
+  Store,
+  type StoreService,
+  type StoreTx
+} from "./Store.js"
+
+interface ContactRow {
+  id: ContactId
+  name: string | undefined
+  attributes: Record<string, unknown>
+  mergedInto: ContactId | undefined
+  createdAt: Date
+}
+
+interface QueuedJob {
+  id: string
+  queue: string
+  payload: Readonly<Record<string, unknown>>
+  key: string | undefined
+  runAt: number
+  attempt: number
+}
+
+interface State {
+  contacts: Map<string, ContactRow>
+  identities: Map<string, { contactId: ContactId; identity: Identity }>
+  conversations: Map<string, Conversation>
+  messages: Map<string, Message>
+  providerIndex: Map<string, MessageId>
+  merges: Map<string, MergeRecord>
+  events: DialogiEvent[]
+  jobs: QueuedJob[]
+  jobKeys: Set<string>
+}
+
+const identityKey = (channel: string, address: string) => `${channel}\u0000${address}`
+
+/**
+ * The in-memory store: the reference implementation of the store contract, for unit tests and
+ * for trying dialogi out. One transaction runs at a time; a failed transaction is rolled back
+ * from an undo log, so it behaves like the database stores under the conformance suite.
+ */
+export const makeMemoryStore = (): Effect.Effect<StoreService> =>
+  Effect.gen(function* () {
+    const state: State = {
+      contacts: new Map(),
+      identities: new Map(),
+      conversations: new Map(),
+      messages: new Map(),
+      providerIndex: new Map(),
+      merges: new Map(),
+      events: [],
+      jobs: [],
+      jobKeys: new Set()
+    }
+    const mutex = yield* Effect.makeSemaphore(1)
+    const listeners = new Set<(seq: number) => void>()
+    const policies = new Map<string, QueuePolicy>()
+    const dead: DeadJob[] = []
+    let wakeJobs = yield* Deferred.make<void>()
+    let undo: Array<() => void> | undefined
+
+    const record = (revert: () => void) => {
+      undo?.push(revert)
+    }
+    const setIn = <K, V>(map: Map<K, V>, key: K, value: V) => {
+      const had = map.has(key)
+      const previous = map.get(key)
+      map.set(key, value)
+      record(() => (had ? map.set(key, previous as V) : map.delete(key)))
+    }
+
+    const contactOfRow = (row: ContactRow): Contact =>
+      new Contact({
+        id: row.id,
+        name: row.name,
+        attributes: row.attributes,
+        mergedInto: row.mergedInto,
+        createdAt: row.createdAt,
+        identities: [...state.identities.values()]
+          .filter((i) => i.contactId === row.id)
+          .map((i) => i.identity)
+      })
+
+    const tx: StoreTx = {
+      lock: () => Effect.void,
+      findIdentity: (channel, address) => Effect.sync(() => state.identities.get(identityKey(channel, address))),
+      getContact: (id) =>
+        Effect.sync(() => {
+          const row = state.contacts.get(id)
+          return row ? contactOfRow(row) : undefined
+        }),
+      insertContact: (contact) =>
+        Effect.sync(() => {
+          setIn(state.contacts, contact.id as string, {
+            id: contact.id,
+            name: contact.name,
+            attributes: { ...contact.attributes },
+            mergedInto: contact.mergedInto,
+            createdAt: contact.createdAt
+          })
+          for (const identity of contact.identities)
+            setIn(state.identities, identityKey(identity.channel, identity.address), { contactId: contact.id, identity })
+        }),
+      addIdentity: (contactId, identity) =>
+        Effect.sync(() => setIn(state.identities, identityKey(identity.channel, identity.address), { contactId, identity })),
+      setIdentityVerified: (channel, address) =>
+        Effect.sync(() => {
+          const row = state.identities.get(identityKey(channel, address))
+          if (row)
+            setIn(state.identities, identityKey(channel, address), {
+              contactId: row.contactId,
+              identity: new Identity({ ...row.identity, verified: true })
+            })
+        }),
+      moveIdentities: (to, identities) =>
+        Effect.sync(() => {
+          for (const identity of identities) {
+            const key = identityKey(identity.channel, identity.address)
+            const row = state.identities.get(key)
+            if (row) setIn(state.identities, key, { contactId: to, identity: row.identity })
+          }
+        }),
+      setMergedInto: (id, into) =>
+        Effect.sync(() => {
+          const row = state.contacts.get(id)
+          if (row) setIn(state.contacts, id as string, { ...row, mergedInto: into })
+        }),
+      insertMerge: (merge) => Effect.sync(() => setIn(state.merges, merge.id as string, merge)),
+      getMerge: (id) => Effect.sync(() => state.merges.get(id)),
+      markMergeUndone: (id, at) =>
+        Effect.sync(() => {
+          const merge = state.merges.get(id)
+          if (merge) setIn(state.merges, id as string, { ...merge, undoneAt: at })
+        }),
+      getConversation: (id) => Effect.sync(() => state.conversations.get(id)),
+      findOpenConversation: (contactId) =>
+        Effect.sync(() => {
+          const open = [...state.conversations.values()].filter(
+            (c) => c.contactId === contactId && c.status !== "resolved"
+          )
+          return sortConversations(open)[0]
+        }),
+      conversationsOf: (contactId) =>
+        Effect.sync(() =>
+          [...state.conversations.values()].filter((c) => c.contactId === contactId).map((c) => c.id)
+        ),
+      moveConversations: (ids, to) =>
+        Effect.sync(() => {
+          for (const id of ids) {
+            const c = state.conversations.get(id)
+            if (c) setIn(state.conversations, id as string, new Conversation({ ...c, contactId: to }))
+          }
+        }),
+      insertConversation: (c) => Effect.sync(() => setIn(state.conversations, c.id as string, c)),
+      updateConversation: (c) => Effect.sync(() => setIn(state.conversations, c.id as string, c)),
+      listConversations: (filter, page) =>
+        Effect.sync(() => {
+          const channelsOf = (id: ConversationId) => {
+            const channels = new Set<string>()
+            for (const m of state.messages.values()) if (m.conversationId === id) channels.add(m.channel)
+            return channels
+          }
+          let items = sortConversations(
+            [...state.conversations.values()].filter((c) => matchesFilter(c, filter, channelsOf))
+          )
+          if (page.after !== undefined) {
+            const after = page.after
+            items = items.filter((c) => conversationCursor(c) < after)
+          }
+          const slice = items.slice(0, page.limit)
+          return {
+            items: slice,
+            next: items.length > page.limit ? conversationCursor(slice[slice.length - 1]!) : undefined
+          }
+        }),
+      findMessageByProviderId: (channel, providerMessageId) =>
+        Effect.sync(() => {
+          const id = state.providerIndex.get(identityKey(channel, providerMessageId))
+          return id ? state.messages.get(id) : undefined
+        }),
+      getMessage: (id) => Effect.sync(() => state.messages.get(id)),
+      insertMessage: (message) =>
+        Effect.sync(() => {
+          if (message.providerMessageId !== undefined) {
+            const key = identityKey(message.channel, message.providerMessageId)
+            if (state.providerIndex.has(key)) return false
+            setIn(state.providerIndex, key, message.id)
+          }
+          setIn(state.messages, message.id as string, message)
+          return true
+        }),
+      setMessageStatus: (id, status, providerMessageId) =>
+        Effect.sync(() => {
+          const m = state.messages.get(id)
+          if (!m) return
+          const pid = providerMessageId ?? m.providerMessageId
+          if (pid !== undefined && pid !== m.providerMessageId)
+            setIn(state.providerIndex, identityKey(m.channel, pid), m.id)
+          setIn(state.messages, id as string, new Message({ ...m, status, providerMessageId: pid }))
+        }),
+      lastInbound: (conversationId, channel) =>
+        Effect.sync(() => {
+          let latest: Message | undefined
+          for (const m of state.messages.values())
+            if (m.conversationId === conversationId && m.channel === channel && m.direction === "inbound")
+              if (!latest || m.sentAt >= latest.sentAt) latest = m
+          return latest
+        }),
+      thread: (ids) =>
+        Effect.sync(() => {
+          const wanted = new Set<string>(ids)
+          return [...state.messages.values()]
+            .filter((m) => wanted.has(m.conversationId))
+            .sort((a, b) => a.sentAt.getTime() - b.sentAt.getTime() || (a.id < b.id ? -1 : 1))
+        }),
+      appendEvents: (bodies, at) =>
+        Effect.sync(() => {
+          const appended = bodies.map(
+            (body, i) =>
+              new DialogiEvent({
+                seq: (state.events.length + i + 1) as EventSeq,
+                at,
+                body,
+                conversationId: conversationOf(body),
+                contactId: contactOf(body)
+              })
+          )
+          const before = state.events.length
+          state.events.push(...appended)
+          record(() => {
+            state.events.length = before
+          })
+          return appended
+        }),
+      eventsAfter: (seq, limit) => Effect.sync(() => state.events.slice(seq, seq + limit)),
+      enqueueJob: (job: NewJob) =>
+        Effect.sync(() => {
+          if (job.key !== undefined) {
+            const key = `${job.queue}\u0000${job.key}`
+            if (state.jobKeys.has(key)) return
+            state.jobKeys.add(key)
+            record(() => state.jobKeys.delete(key))
+          }
+          const queued: QueuedJob = {
+            id: `job_${state.jobs.length + dead.length + 1}_${Math.random().toString(36).slice(2)}`,
+            queue: job.queue,
+            payload: job.payload,
+            key: job.key,
+            runAt: job.runAt?.getTime() ?? Date.now(),
+            attempt: 0
+          }
+          state.jobs.push(queued)
+          record(() => {
+            state.jobs = state.jobs.filter((j) => j !== queued)
+          })
+        })
+    }
+
+    const notify = () => {
+      const head = state.events.length
+      for (const listener of listeners) listener(head)
+      Deferred.unsafeDone(wakeJobs, Effect.void)
+    }
+
+    const transaction: StoreService["transaction"] = (f) =>
+      mutex.withPermits(1)(
+        Effect.suspend(() => {
+          const eventsBefore = state.events.length
+          const jobsBefore = state.jobs.length
+          undo = []
+          return f(tx).pipe(
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                const log = undo ?? []
+                undo = undefined
+                if (exit._tag === "Failure") for (const revert of log.reverse()) revert()
+                else if (state.events.length > eventsBefore || state.jobs.length !== jobsBefore) notify()
+              })
+            )
+          )
+        })
+      )
+
+    const claim = (queue: string): QueuedJob | undefined => {
+      const now = Date.now()
+      const index = state.jobs.findIndex((j) => j.queue === queue && j.runAt <= now)
+      if (index < 0) return undefined
+      const [job] = state.jobs.splice(index, 1)
+      return job
+    }
+
+    const runJob = (queued: QueuedJob, handler: (job: Job) => Effect.Effect<void, JobRetry>) => {
+      const policy = policies.get(queued.queue) ?? { retryLimit: 0, retryDelayMs: 1000, backoff: false }
+      const attempt = queued.attempt + 1
+      const job: Job = {
+        id: queued.id,
+        queue: queued.queue,
+        payload: queued.payload,
+        attempt,
+        lastAttempt: attempt > policy.retryLimit
+      }
+      return handler(job).pipe(
+        Effect.catchAllDefect((defect) => Effect.fail<JobRetry>({ _tag: "JobRetry", reason: String(defect) })),
+        Effect.catchAll((retry) =>
+          Effect.sync(() => {
+            if (job.lastAttempt) {
+              dead.push({
+                id: job.id,
+                queue: job.queue,
+                payload: job.payload,
+                reason: retry.reason,
+                attempts: attempt
+              })
+              return
+            }
+            state.jobs.push({
+              ...queued,
+              attempt,
+              runAt: Date.now() + (retry.delayMs ?? retryDelay(policy, attempt))
+            })
+          })
+        )
+      )
+    }
+
+    const nextDue = (queue: string): number | undefined => {
+      let due: number | undefined
+      for (const j of state.jobs) if (j.queue === queue && (due === undefined || j.runAt < due)) due = j.runAt
+      return due
+    }
+
+    const work: StoreService["work"] = (queue, handler, options) =>
+      Effect.gen(function* () {
+        const concurrency = Math.max(1, options?.concurrency ?? 1)
+        const running = yield* Effect.makeSemaphore(concurrency)
+        const loop = Effect.gen(function* () {
+          for (;;) {
+            const queued = claim(queue)
+            if (queued) {
+              yield* running.take(1)
+              yield* Effect.fork(runJob(queued, handler).pipe(Effect.ensuring(running.release(1))))
+              continue
+            }
+            const due = nextDue(queue)
+            const wait = wakeJobs
+            const sleep = due === undefined ? 60_000 : Math.max(1, due - Date.now())
+            yield* Deferred.await(wait).pipe(Effect.timeoutOption(sleep), Effect.asVoid)
+            if (Option.isSome(yield* Deferred.poll(wait))) wakeJobs = yield* Deferred.make<void>()
+          }
+        })
+        const fiber = yield* Effect.forkDaemon(loop)
+        yield* Effect.addFinalizer(() => Fiber.interrupt(fiber))
+      })
+
+    const store: StoreService = {
+      name: "memory",
+      transaction,
+      read: (f) => f(tx),
+      watchEvents: (listener) => {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+      defineQueue: (queue, policy) => Effect.sync(() => void policies.set(queue, policy)),
+      work,
+      deadJobs: (queue) => Effect.sync(() => dead.filter((j) => j.queue === queue)),
+      close: Effect.void
+    }
+    return store
+  })
+
+/** A layer providing the in-memory {@link Store}. */
+export const layer: Layer.Layer<Store> = Layer.effect(Store, makeMemoryStore())
