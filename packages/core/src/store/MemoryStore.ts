@@ -271,10 +271,11 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
         })
     }
 
+    const wakeWorkers = () => Deferred.unsafeDone(wakeJobs, Effect.void)
     const notify = () => {
       const head = state.events.length
       for (const listener of listeners) listener(head)
-      Deferred.unsafeDone(wakeJobs, Effect.void)
+      wakeWorkers()
     }
 
     const transaction: StoreService["transaction"] = (f) =>
@@ -333,6 +334,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
               attempt,
               runAt: Date.now() + (retry.delayMs ?? retryDelay(policy, attempt))
             })
+            wakeWorkers()
           })
         )
       )

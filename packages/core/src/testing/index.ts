@@ -1,1 +1,3 @@
-export {}
+export * from "./TestChannelAdapter.js"
+export * from "./adapterSuite.js"
+export * from "./hubSuite.js"

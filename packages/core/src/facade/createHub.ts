@@ -1,0 +1,117 @@
+import { Effect, Exit, Scope, Stream } from "effect"
+import type { InboundEnvelopeInput, StatusUpdateInput } from "../adapter/InboundEnvelope.js"
+import type { WebhookHandler } from "../adapter/ChannelAdapter.js"
+import type { Contact } from "../domain/Contact.js"
+import type { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
+import type { DialogiEvent } from "../domain/Event.js"
+import type { Author, Message } from "../domain/Message.js"
+import * as Hub from "../hub/Hub.js"
+import type { HubOptions } from "../hub/HubConfig.js"
+import type { IngestResult } from "../hub/ingestInTransaction.js"
+import type { ReplyCheck } from "../hub/replyRules.js"
+import type { ConversationFilter, ConversationPage, MergeRecord, StoreService } from "../store/Store.js"
+
+/** Options of {@link createHub}: a store plus the hub options. */
+export interface CreateHubOptions extends HubOptions {
+  /** A store, e.g. `await pgliteStore({ dataDir })` from `@dialogi/store-postgres`. */
+  readonly store: StoreService
+}
+
+/** A live subscription to the event log; iterate it with `for await`. */
+export interface EventSubscription extends AsyncIterable<DialogiEvent> {
+  /** Ends the iteration. */
+  readonly close: () => void
+}
+
+/**
+ * The hub with plain Promises and async iterators, for backends that do not use Effect.
+ * Failures reject with dialogi's tagged errors (`err._tag` is e.g. "NotFound").
+ */
+export interface DialogiHub {
+  readonly ingest: (envelope: InboundEnvelopeInput) => Promise<IngestResult>
+  readonly updateStatus: (update: StatusUpdateInput) => Promise<void>
+  readonly reply: (conversationId: string, content: Hub.ReplyContent, options?: Hub.ReplyOptions) => Promise<Message>
+  readonly note: (conversationId: string, text: string, author?: Author) => Promise<Message>
+  readonly setStatus: (conversationId: string, status: ConversationStatus) => Promise<Conversation>
+  readonly assign: (conversationId: string, assignee: Assignee) => Promise<Conversation>
+  readonly thread: (conversationId: string) => Promise<Hub.Thread>
+  readonly contact: (contactId: string) => Promise<Contact>
+  readonly listConversations: (
+    filter?: ConversationFilter,
+    page?: { readonly after?: string | undefined; readonly limit?: number | undefined }
+  ) => Promise<ConversationPage>
+  readonly canReply: (conversationId: string, channel?: string, content?: Hub.ReplyContent) => Promise<ReplyCheck>
+  readonly linkIdentity: (
+    contactId: string,
+    identity: { readonly channel: string; readonly address: string; readonly verified: boolean }
+  ) => Promise<Hub.LinkResult>
+  readonly merge: (survivorId: string, absorbedId: string, reason: string) => Promise<MergeRecord>
+  readonly unmerge: (mergeId: string) => Promise<MergeRecord>
+  readonly events: {
+    /** Events after a cursor (sequence number), oldest first. */
+    readonly after: (cursor: number, limit?: number) => Promise<ReadonlyArray<DialogiEvent>>
+    /** Every event after `cursor`, then live ones; store the last `seq` to resume later. */
+    readonly subscribe: (cursor: number) => EventSubscription
+  }
+  /** The fetch-style webhook handler of a channel. */
+  readonly webhook: (channel: string) => WebhookHandler
+  /** Stops workers and adapters and closes the store. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Creates a hub without any Effect knowledge:
+ * `const hub = await createHub({ store: await pgliteStore({ dataDir: ".data" }), adapters })`.
+ */
+export const createHub = async (options: CreateHubOptions): Promise<DialogiHub> => {
+  const { store, ...hubOptions } = options
+  const scope = Effect.runSync(Scope.make())
+  const hub = await Hub.runTyped(Scope.extend(Hub.make(store, hubOptions), scope)).catch(async (error) => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw error
+  })
+  const run = Hub.runTyped
+  let closed = false
+  return {
+    ingest: (envelope) => run(hub.ingest(envelope)),
+    updateStatus: (update) => run(hub.updateStatus(update)),
+    reply: (id, content, replyOptions) => run(hub.reply(id, content, replyOptions)),
+    note: (id, text, author) => run(hub.note(id, text, author)),
+    setStatus: (id, status) => run(hub.setStatus(id, status)),
+    assign: (id, assignee) => run(hub.assign(id, assignee)),
+    thread: (id) => run(hub.thread(id)),
+    contact: (id) => run(hub.contact(id)),
+    listConversations: (filter, page) => run(hub.listConversations(filter, page)),
+    canReply: (id, channel, content) => run(hub.canReply(id, channel, content)),
+    linkIdentity: (id, identity) => run(hub.linkIdentity(id, identity)),
+    merge: (survivor, absorbed, reason) => run(hub.merge(survivor, absorbed, reason)),
+    unmerge: (mergeId) => run(hub.unmerge(mergeId)),
+    events: {
+      after: (cursor, limit) => run(hub.eventsAfter(cursor, limit)),
+      subscribe: (cursor) => {
+        const controller = new AbortController()
+        const stream = hub.events(cursor).pipe(Stream.interruptWhen(waitForAbort(controller.signal)))
+        const iterable = Stream.toAsyncIterable(stream)
+        return {
+          [Symbol.asyncIterator]: () => iterable[Symbol.asyncIterator](),
+          close: () => controller.abort()
+        }
+      }
+    },
+    webhook: (channel) => hub.webhook(channel),
+    close: async () => {
+      if (closed) return
+      closed = true
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await Effect.runPromise(store.close)
+    }
+  }
+}
+
+const waitForAbort = (signal: AbortSignal) =>
+  Effect.async<void>((resume) => {
+    if (signal.aborted) return resume(Effect.void)
+    const onAbort = () => resume(Effect.void)
+    signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })

@@ -1,0 +1,421 @@
+import { Cause, Context, Effect, Layer, Schema, type Scope, type Stream } from "effect"
+import type { AdapterContext, WebhookHandler } from "../adapter/ChannelAdapter.js"
+import { Contact } from "../domain/Contact.js"
+import { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
+import {
+  InvalidInput,
+  type InvalidAddress,
+  type MergeConflict,
+  NotFound,
+  ReplyRefused,
+  type StoreError
+} from "../domain/Errors.js"
+import type { DialogiEvent, EventBody } from "../domain/Event.js"
+import { type ContactId, type ConversationId, type MergeId, type MessageId, newId } from "../domain/Ids.js"
+import { type Author, canAdvance, Message, MessagePart } from "../domain/Message.js"
+import { type ConversationFilter, type ConversationPage, type MergeRecord, Store, type StoreService } from "../store/Store.js"
+import { makeAdapterRegistry } from "./AdapterRegistry.js"
+import { mergeContacts, unmergeContacts } from "./contactMerge.js"
+import { eventStream } from "./eventStream.js"
+import { type HubOptions, resolveHubOptions } from "./HubConfig.js"
+import { makeIngestBatcher } from "./IngestBatcher.js"
+import type { IngestResult } from "./ingestInTransaction.js"
+import { decodeStatusUpdate, normalizeEnvelope } from "./normalizeEnvelope.js"
+import { type ReplyCheck, checkReply } from "./replyRules.js"
+import { handleSendJob, sendQueue } from "./sendWorker.js"
+
+/** What a reply carries: plain text, or parts (text, html, attachments). */
+export type ReplyContent = string | { readonly parts: ReadonlyArray<MessagePart> }
+
+/** Options of `reply`. */
+export interface ReplyOptions {
+  /** The channel to answer on; default: the one the customer used last. */
+  readonly channel?: string | undefined
+  /** Who writes; default: an agent named "agent". */
+  readonly author?: Author | undefined
+}
+
+/** A conversation with its contact and every message, across channels, in order. */
+export interface Thread {
+  readonly conversation: Conversation
+  readonly contact: Contact
+  readonly messages: ReadonlyArray<Message>
+}
+
+/** The result of linking an identity to a contact. */
+export type LinkResult =
+  | { readonly _tag: "linked" }
+  | { readonly _tag: "already_linked" }
+  | { readonly _tag: "merged"; readonly merge: MergeRecord }
+  | { readonly _tag: "suggested"; readonly candidateId: ContactId }
+
+/** The hub: everything a backend does with conversations, as Effects. */
+export interface HubService {
+  /** Ingests one inbound message (validated, deduped, threaded) and commits it. */
+  readonly ingest: (envelope: unknown) => Effect.Effect<IngestResult, InvalidInput | InvalidAddress | StoreError>
+  /** Applies a provider's delivery report; statuses never move backwards. */
+  readonly updateStatus: (update: unknown) => Effect.Effect<void, InvalidInput | NotFound | StoreError>
+  /** Queues a reply after checking it can go out; refused replies change nothing. */
+  readonly reply: (
+    conversationId: string,
+    content: ReplyContent,
+    options?: ReplyOptions
+  ) => Effect.Effect<Message, NotFound | ReplyRefused | InvalidInput | StoreError>
+  /** Adds an internal note, never sent to the customer. */
+  readonly note: (
+    conversationId: string,
+    text: string,
+    author?: Author
+  ) => Effect.Effect<Message, NotFound | InvalidInput | StoreError>
+  readonly setStatus: (
+    conversationId: string,
+    status: ConversationStatus
+  ) => Effect.Effect<Conversation, NotFound | InvalidInput | StoreError>
+  readonly assign: (
+    conversationId: string,
+    assignee: Assignee
+  ) => Effect.Effect<Conversation, NotFound | InvalidInput | StoreError>
+  readonly thread: (conversationId: string) => Effect.Effect<Thread, NotFound | StoreError>
+  readonly contact: (contactId: string) => Effect.Effect<Contact, NotFound | StoreError>
+  readonly listConversations: (
+    filter?: ConversationFilter,
+    page?: { readonly after?: string | undefined; readonly limit?: number | undefined }
+  ) => Effect.Effect<ConversationPage, InvalidInput | StoreError>
+  /** Whether a reply can go out on a channel now, and if not, why. */
+  readonly canReply: (
+    conversationId: string,
+    channel?: string,
+    content?: ReplyContent
+  ) => Effect.Effect<ReplyCheck, NotFound | InvalidInput | StoreError>
+  /**
+   * Adds an identity to a contact. Verified identities link (merging the contact that owned
+   * it); unverified ones only raise a merge suggestion when they belong to someone else.
+   */
+  readonly linkIdentity: (
+    contactId: string,
+    identity: { readonly channel: string; readonly address: string; readonly verified: boolean }
+  ) => Effect.Effect<LinkResult, NotFound | InvalidInput | InvalidAddress | MergeConflict | StoreError>
+  readonly merge: (
+    survivorId: string,
+    absorbedId: string,
+    reason: string
+  ) => Effect.Effect<MergeRecord, NotFound | MergeConflict | StoreError>
+  readonly unmerge: (mergeId: string) => Effect.Effect<MergeRecord, NotFound | MergeConflict | StoreError>
+  /** Events after a cursor (a sequence number), oldest first. */
+  readonly eventsAfter: (cursor: number, limit?: number) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
+  /** Every event after a cursor, then live ones as they commit; resumable from any seq. */
+  readonly events: (cursor: number) => Stream.Stream<DialogiEvent, StoreError>
+  /** The webhook handler of a channel's adapter. */
+  readonly webhook: (channel: string) => WebhookHandler
+  /** The context adapters use (exposed for hosts that drive an adapter by hand). */
+  readonly adapterContext: AdapterContext
+}
+
+/** The hub service tag. */
+export class Hub extends Context.Tag("@dialogi/core/Hub")<Hub, HubService>() {}
+
+const decodeStatus = Schema.decodeUnknown(ConversationStatus)
+const decodeAssignee = Schema.decodeUnknown(Assignee)
+const decodeParts = Schema.decodeUnknown(Schema.Array(MessagePart).pipe(Schema.minItems(1)))
+
+const invalid = (what: string) => (e: unknown) =>
+  new InvalidInput({ what, message: e instanceof Error ? e.message : String(e) })
+
+const toParts = (content: ReplyContent) =>
+  decodeParts(typeof content === "string" ? [{ _tag: "text", text: content }] : content.parts).pipe(
+    Effect.mapError(invalid("reply content"))
+  )
+
+/** Runs an Effect as a Promise that rejects with the typed error (not a FiberFailure). */
+export const runTyped = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+  Effect.runPromiseExit(effect).then((exit) => {
+    if (exit._tag === "Success") return exit.value
+    const failure = Cause.failureOption(exit.cause)
+    throw failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
+  })
+
+/** Builds a hub on a store; its workers and adapters stop when the scope closes. */
+export const make = (
+  store: StoreService,
+  hubOptions: HubOptions = {}
+): Effect.Effect<HubService, StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const options = resolveHubOptions(hubOptions)
+    const registry = makeAdapterRegistry(options.adapters, options.defaultRegion)
+    const batcher = yield* makeIngestBatcher(store, {
+      maxBatch: options.maxIngestBatch,
+      concurrency: options.ingestConcurrency
+    })
+
+    const loadConversation = (tx: Parameters<Parameters<StoreService["read"]>[0]>[0], id: string) =>
+      Effect.flatMap(tx.getConversation(id as ConversationId), (c) =>
+        c ? Effect.succeed(c) : Effect.fail(new NotFound({ entity: "conversation", id }))
+      )
+    const loadContact = (tx: Parameters<Parameters<StoreService["read"]>[0]>[0], id: string) =>
+      Effect.flatMap(tx.getContact(id as ContactId), (c) =>
+        c ? Effect.succeed(c) : Effect.fail(new NotFound({ entity: "contact", id }))
+      )
+
+    const ingest: HubService["ingest"] = (input) =>
+      Effect.flatMap(normalizeEnvelope(registry, input), batcher.ingest)
+
+    const updateStatus: HubService["updateStatus"] = (input) =>
+      Effect.gen(function* () {
+        const update = yield* decodeStatusUpdate(input)
+        yield* store.transaction((tx) =>
+          Effect.gen(function* () {
+            const message = yield* tx.findMessageByProviderId(update.channel, update.providerMessageId)
+            if (!message)
+              return yield* new NotFound({ entity: "message", id: `${update.channel}:${update.providerMessageId}` })
+            yield* tx.lock([`msgstatus:${message.id}`])
+            const current = yield* tx.getMessage(message.id)
+            if (!current || !canAdvance(current.status, update.status)) return
+            yield* tx.setMessageStatus(message.id, update.status)
+            yield* tx.appendEvents(
+              [{ _tag: "message.status", conversationId: message.conversationId, messageId: message.id, status: update.status }],
+              update.at
+            )
+          })
+        )
+      })
+
+    const writeOutbound = (
+      conversationId: string,
+      parts: ReadonlyArray<MessagePart>,
+      channelOption: string | undefined,
+      author: Author,
+      visibility: "public" | "internal"
+    ) =>
+      store.transaction((tx) =>
+        Effect.gen(function* () {
+          const now = new Date()
+          const conversation = yield* loadConversation(tx, conversationId)
+          let channel = "note"
+          if (visibility === "public") {
+            const contact = yield* loadContact(tx, conversation.contactId)
+            const check = yield* checkReply(tx, registry, conversation, contact, channelOption, parts, now)
+            if (!check.ok) return yield* new ReplyRefused({ conversationId, refusal: check.refusal })
+            channel = check.channel
+          }
+          const message = new Message({
+            id: newId("msg") as MessageId,
+            conversationId: conversation.id,
+            direction: "outbound",
+            author,
+            channel: channel as Message["channel"],
+            parts,
+            visibility,
+            status: visibility === "public" ? { _tag: "queued" } : { _tag: "sent" },
+            createdAt: now,
+            sentAt: now
+          })
+          yield* tx.insertMessage(message, {})
+          yield* tx.updateConversation(new Conversation({ ...conversation, lastMessageAt: now, updatedAt: now }))
+          if (visibility === "public")
+            yield* tx.enqueueJob({ queue: sendQueue, payload: { messageId: message.id }, key: message.id })
+          yield* tx.appendEvents(
+            [
+              visibility === "public"
+                ? { _tag: "message.queued", conversationId: conversation.id, message }
+                : { _tag: "message.note_added", conversationId: conversation.id, message }
+            ],
+            now
+          )
+          return message
+        })
+      )
+
+    const changeConversation = (
+      conversationId: string,
+      change: (c: Conversation) => { next: Conversation; events: EventBody[] }
+    ) =>
+      store.transaction((tx) =>
+        Effect.gen(function* () {
+          const now = new Date()
+          yield* tx.lock([`conversation:${conversationId}`])
+          const current = yield* loadConversation(tx, conversationId)
+          const { next, events } = change(current)
+          if (events.length === 0) return current
+          const updated = new Conversation({ ...next, updatedAt: now })
+          yield* tx.updateConversation(updated)
+          yield* tx.appendEvents(events, now)
+          return updated
+        })
+      )
+
+    // Adapters get plain Promises; a typed failure rejects with the tagged error itself.
+    const adapterContext: AdapterContext = {
+      ingest: (envelope) => runTyped(ingest(envelope)),
+      updateStatus: (update) => runTyped(updateStatus(update)),
+      log: options.log
+    }
+
+    const hub: HubService = {
+      ingest,
+      updateStatus,
+      reply: (conversationId, content, replyOptions) =>
+        Effect.flatMap(toParts(content), (parts) =>
+          writeOutbound(
+            conversationId,
+            parts,
+            replyOptions?.channel,
+            replyOptions?.author ?? { _tag: "agent", id: "agent" },
+            "public"
+          )
+        ),
+      note: (conversationId, text, author) =>
+        Effect.flatMap(toParts(text), (parts) =>
+          writeOutbound(conversationId, parts, undefined, author ?? { _tag: "agent", id: "agent" }, "internal").pipe(
+            // Notes skip the reply rules, so a refusal cannot happen here.
+            Effect.catchTag("ReplyRefused", Effect.die)
+          )
+        ),
+      setStatus: (conversationId, statusInput) =>
+        Effect.flatMap(decodeStatus(statusInput).pipe(Effect.mapError(invalid("status"))), (status) =>
+          changeConversation(conversationId, (c) => ({
+            next: new Conversation({ ...c, status }),
+            events:
+              c.status === status
+                ? []
+                : [
+                    { _tag: "conversation.status_changed", conversationId: c.id, from: c.status, to: status },
+                    ...(status === "resolved" ? [{ _tag: "conversation.resolved" as const, conversationId: c.id }] : [])
+                  ]
+          }))
+        ),
+      assign: (conversationId, assigneeInput) =>
+        Effect.flatMap(decodeAssignee(assigneeInput).pipe(Effect.mapError(invalid("assignee"))), (assignee) =>
+          changeConversation(conversationId, (c) => ({
+            next: new Conversation({ ...c, assignee }),
+            events:
+              JSON.stringify(c.assignee) === JSON.stringify(assignee)
+                ? []
+                : [{ _tag: "conversation.assigned", conversationId: c.id, from: c.assignee, to: assignee }]
+          }))
+        ),
+      thread: (conversationId) =>
+        store.read((tx) =>
+          Effect.gen(function* () {
+            const conversation = yield* loadConversation(tx, conversationId)
+            const contact = yield* loadContact(tx, conversation.contactId)
+            const messages = yield* tx.thread([conversation.id])
+            return { conversation, contact, messages }
+          })
+        ),
+      contact: (contactId) => store.read((tx) => loadContact(tx, contactId)),
+      listConversations: (filter = {}, page = {}) => {
+        const limit = page.limit ?? 50
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+          return Effect.fail(new InvalidInput({ what: "page.limit", message: "must be an integer from 1 to 500" }))
+        return store.read((tx) => tx.listConversations(filter, { after: page.after, limit }))
+      },
+      canReply: (conversationId, channel, content = "") =>
+        Effect.flatMap(
+          typeof content === "string" && content === "" ? Effect.succeed([]) : toParts(content),
+          (parts) =>
+            store.read((tx) =>
+              Effect.gen(function* () {
+                const conversation = yield* loadConversation(tx, conversationId)
+                const contact = yield* loadContact(tx, conversation.contactId)
+                return yield* checkReply(tx, registry, conversation, contact, channel, parts, new Date())
+              })
+            )
+        ),
+      linkIdentity: (contactId, input) =>
+        Effect.gen(function* () {
+          if (!/^[a-z][a-z0-9_-]{0,31}$/.test(input.channel))
+            return yield* new InvalidInput({ what: "identity.channel", message: `bad channel name ${input.channel}` })
+          const address = yield* registry.normalize(input.channel, input.address)
+          return yield* store.transaction((tx) =>
+            Effect.gen(function* () {
+              const now = new Date()
+              yield* tx.lock([`id:${input.channel}:${address}`, `contact:${contactId}`])
+              const contact = yield* loadContact(tx, contactId)
+              const row = yield* tx.findIdentity(input.channel, address)
+              const identity = { channel: input.channel as Contact["identities"][number]["channel"], address }
+              if (row?.contactId === contact.id) {
+                if (input.verified && !row.identity.verified) yield* tx.setIdentityVerified(input.channel, address)
+                return { _tag: "already_linked" } as const
+              }
+              if (!row) {
+                if (!input.verified) return { _tag: "suggested", candidateId: contact.id } as const
+                yield* tx.addIdentity(contact.id, { ...identity, verified: true } as Contact["identities"][number])
+                yield* tx.appendEvents([{ _tag: "contact.linked", contactId: contact.id, ...identity, verified: true }], now)
+                return { _tag: "linked" } as const
+              }
+              if (!input.verified) {
+                yield* tx.appendEvents(
+                  [
+                    {
+                      _tag: "contact.merge_suggested",
+                      contactId: contact.id,
+                      candidateId: row.contactId,
+                      ...identity,
+                      reason: "unverified identity claim"
+                    }
+                  ],
+                  now
+                )
+                return { _tag: "suggested", candidateId: row.contactId } as const
+              }
+              const { merge, event } = yield* mergeContacts(
+                tx,
+                row.contactId,
+                contact.id,
+                `verified ${input.channel} identity linked`,
+                now
+              )
+              yield* tx.appendEvents([event], now)
+              return { _tag: "merged", merge } as const
+            })
+          )
+        }),
+      merge: (survivorId, absorbedId, reason) =>
+        store.transaction((tx) =>
+          Effect.gen(function* () {
+            const now = new Date()
+            yield* tx.lock([`contact:${survivorId}`, `contact:${absorbedId}`])
+            const { merge, event } = yield* mergeContacts(tx, survivorId as ContactId, absorbedId as ContactId, reason, now)
+            yield* tx.appendEvents([event], now)
+            return merge
+          })
+        ),
+      unmerge: (mergeId) =>
+        store.transaction((tx) =>
+          Effect.gen(function* () {
+            const now = new Date()
+            yield* tx.lock([`merge:${mergeId}`])
+            const { merge, event } = yield* unmergeContacts(tx, mergeId as MergeId, now)
+            yield* tx.appendEvents([event], now)
+            return { ...merge, undoneAt: now }
+          })
+        ),
+      eventsAfter: (cursor, limit = 500) => store.read((tx) => tx.eventsAfter(cursor, Math.min(Math.max(1, limit), 5000))),
+      events: (cursor) => eventStream(store, cursor),
+      webhook: (channel) => {
+        const adapter = registry.get(channel)
+        if (!adapter?.handleWebhook) throw new Error(`[dialogi] no webhook for channel "${channel}"`)
+        return adapter.handleWebhook
+      },
+      adapterContext
+    }
+
+    if (options.runWorkers) {
+      yield* store.defineQueue(sendQueue, {
+        retryLimit: options.sendRetryLimit,
+        retryDelayMs: options.sendRetryDelayMs,
+        backoff: true
+      })
+      yield* store.work(sendQueue, handleSendJob(store, registry, options), { concurrency: options.sendConcurrency })
+    }
+    for (const adapter of registry.all) {
+      if (adapter.start) yield* Effect.promise(() => adapter.start!(adapterContext))
+      if (adapter.stop) yield* Effect.addFinalizer(() => Effect.promise(() => adapter.stop!()))
+    }
+    return hub
+  })
+
+
+/** A layer providing the {@link Hub} on the {@link Store} in context. */
+export const layer = (options: HubOptions = {}): Layer.Layer<Hub, StoreError, Store> =>
+  Layer.scoped(Hub, Effect.flatMap(Store, (store) => make(store, options)))

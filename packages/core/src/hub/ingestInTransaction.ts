@@ -1,0 +1,204 @@
+import { Effect } from "effect"
+import type { InboundEnvelope } from "../adapter/InboundEnvelope.js"
+import { Contact, Identity } from "../domain/Contact.js"
+import { Conversation } from "../domain/Conversation.js"
+import { StoreError } from "../domain/Errors.js"
+import type { EventBody } from "../domain/Event.js"
+import type { ChannelName, ContactId, ConversationId, MessageId } from "../domain/Ids.js"
+import { newId } from "../domain/Ids.js"
+import { Message } from "../domain/Message.js"
+import type { StoreTx } from "../store/Store.js"
+import { mergeContacts } from "./contactMerge.js"
+
+/** What ingesting one envelope produced. */
+export interface IngestResult {
+  readonly messageId: MessageId
+  readonly conversationId: ConversationId
+  readonly contactId: ContactId
+  /** True when the provider message was already stored: nothing changed. */
+  readonly duplicate: boolean
+}
+
+/** Lock keys that serialize ingests of the same provider message or identity across instances. */
+export const ingestLockKeys = (envelope: InboundEnvelope): ReadonlyArray<string> => [
+  `msg:${envelope.channel}:${envelope.providerMessageId}`,
+  `id:${envelope.channel}:${envelope.from.address}`,
+  ...envelope.claims.map((c) => `id:${c.channel}:${c.address}`)
+]
+
+// Only the last few references matter for threading; a long References header is attacker-
+// sized input and each look-up is a query.
+const maxReferences = 10
+
+/**
+ * Finds or creates the contact of an envelope. The sender's own identity on its channel always
+ * matches; a claimed identity on another channel links only when verified. An unverified claim
+ * that matches someone else raises a merge suggestion instead, so nobody can read another
+ * person's thread by typing their address.
+ */
+const resolveContact = (tx: StoreTx, envelope: InboundEnvelope, now: Date, events: EventBody[]) =>
+  Effect.gen(function* () {
+    const { channel, from } = envelope
+    const fromRow = yield* tx.findIdentity(channel, from.address)
+    const claimRows = yield* Effect.forEach(envelope.claims, (claim) =>
+      Effect.map(tx.findIdentity(claim.channel, claim.address), (row) => ({ claim, row }))
+    )
+    let contactId: ContactId
+    if (fromRow) {
+      contactId = fromRow.contactId
+      if (from.verified && !fromRow.identity.verified) yield* tx.setIdentityVerified(channel, from.address)
+    } else {
+      const owner = claimRows.find((c) => c.claim.verified && c.row)?.row
+      if (owner) {
+        contactId = owner.contactId
+        yield* tx.addIdentity(contactId, new Identity({ channel, address: from.address, verified: from.verified }))
+        events.push({ _tag: "contact.linked", contactId, channel, address: from.address, verified: from.verified })
+      } else {
+        contactId = newId("ct") as ContactId
+        const contact = new Contact({
+          id: contactId,
+          name: from.name,
+          attributes: {},
+          identities: [new Identity({ channel, address: from.address, verified: from.verified })],
+          createdAt: now
+        })
+        yield* tx.insertContact(contact)
+        events.push({ _tag: "contact.created", contactId, contact })
+      }
+    }
+    for (const { claim, row } of claimRows) {
+      if (row?.contactId === contactId) {
+        if (claim.verified && !row.identity.verified) yield* tx.setIdentityVerified(claim.channel, claim.address)
+      } else if (!claim.verified) {
+        if (row)
+          events.push({
+            _tag: "contact.merge_suggested",
+            contactId,
+            candidateId: row.contactId,
+            channel: claim.channel,
+            address: claim.address,
+            reason: `unverified claim on ${channel}`
+          })
+      } else if (!row) {
+        yield* tx.addIdentity(contactId, new Identity({ ...claim, verified: true }))
+        events.push({ _tag: "contact.linked", contactId, channel: claim.channel, address: claim.address, verified: true })
+      } else {
+        // The verified owner of the claimed identity is the established contact: it survives.
+        const { event } = yield* mergeContacts(
+          tx,
+          row.contactId,
+          contactId,
+          `verified ${claim.channel} identity claimed on ${channel}`,
+          now
+        ).pipe(Effect.catchTags({ NotFound: (e) => Effect.die(e), MergeConflict: (e) => Effect.die(e) }))
+        events.push(event)
+        contactId = row.contactId
+      }
+    }
+    return contactId
+  })
+
+/**
+ * Picks the conversation: a verified hint, else a replied-to message of the same contact, else
+ * the contact's open conversation, else a new one.
+ */
+const resolveConversation = (
+  tx: StoreTx,
+  envelope: InboundEnvelope,
+  contactId: ContactId,
+  now: Date,
+  events: EventBody[]
+) =>
+  Effect.gen(function* () {
+    const hint = envelope.threading
+    if (hint?.conversationId !== undefined) {
+      const hinted = yield* tx.getConversation(hint.conversationId)
+      if (hinted?.contactId === contactId) return hinted
+    }
+    for (const reference of (hint?.inReplyTo ?? []).slice(-maxReferences).reverse()) {
+      const replied = yield* tx.findMessageByProviderId(envelope.channel, reference)
+      if (!replied) continue
+      const conversation = yield* tx.getConversation(replied.conversationId)
+      if (conversation?.contactId === contactId) return conversation
+    }
+    const open = yield* tx.findOpenConversation(contactId)
+    if (open) return open
+    const conversation = new Conversation({
+      id: newId("cv") as ConversationId,
+      contactId,
+      status: "open",
+      assignee: { _tag: "none" },
+      priority: "normal",
+      tags: [],
+      externalRefs: [],
+      lastMessageAt: now,
+      createdAt: now,
+      updatedAt: now
+    })
+    yield* tx.insertConversation(conversation)
+    events.push({ _tag: "conversation.opened", conversationId: conversation.id, conversation })
+    return conversation
+  })
+
+/**
+ * Ingests one envelope inside the caller's transaction; appends nothing itself but pushes the
+ * events it caused onto `events`, so a batch appends all its events in one statement.
+ */
+export const ingestInTransaction = (
+  tx: StoreTx,
+  envelope: InboundEnvelope,
+  now: Date,
+  events: EventBody[]
+): Effect.Effect<IngestResult, StoreError> =>
+  Effect.gen(function* () {
+    const existing = yield* tx.findMessageByProviderId(envelope.channel, envelope.providerMessageId)
+    if (existing) {
+      const conversation = yield* tx.getConversation(existing.conversationId)
+      return {
+        messageId: existing.id,
+        conversationId: existing.conversationId,
+        contactId: conversation!.contactId,
+        duplicate: true
+      }
+    }
+    const contactId = yield* resolveContact(tx, envelope, now, events)
+    yield* tx.lock([`contact:${contactId}`])
+    const conversation = yield* resolveConversation(tx, envelope, contactId, now, events)
+    const message = new Message({
+      id: newId("msg") as MessageId,
+      conversationId: conversation.id,
+      direction: "inbound",
+      author: { _tag: "contact" },
+      channel: envelope.channel,
+      parts: envelope.parts,
+      visibility: "public",
+      providerMessageId: envelope.providerMessageId,
+      status: { _tag: "received" },
+      createdAt: now,
+      sentAt: envelope.sentAt
+    })
+    const inserted = yield* tx.insertMessage(message, envelope.metadata)
+    // The message lock is held, so a conflict here means a concurrent writer ignored it: retry.
+    if (!inserted)
+      return yield* new StoreError({ message: "provider message id inserted concurrently", transient: true })
+    const reopened = conversation.status !== "open"
+    yield* tx.updateConversation(
+      new Conversation({
+        ...conversation,
+        status: "open",
+        lastInboundChannel: envelope.channel as ChannelName,
+        lastInboundAt: envelope.sentAt,
+        lastMessageAt: now,
+        updatedAt: now
+      })
+    )
+    if (reopened)
+      events.push({
+        _tag: "conversation.status_changed",
+        conversationId: conversation.id,
+        from: conversation.status,
+        to: "open"
+      })
+    events.push({ _tag: "message.received", conversationId: conversation.id, message })
+    return { messageId: message.id, conversationId: conversation.id, contactId, duplicate: false }
+  })
