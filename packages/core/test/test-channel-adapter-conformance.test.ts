@@ -3,7 +3,11 @@ import { adapterSuite, createTestChannelAdapter, type TestChannelAdapter } from 
 adapterSuite("test channel", {
   makeAdapter: () => createTestChannelAdapter({ channel: "test", secret: "s3cret" }),
   inboundRequest: (adapter, id) =>
-    (adapter as TestChannelAdapter).signedRequest({ id, from: "customer-1", text: "hello from the test channel" }),
+    (adapter as TestChannelAdapter).signedRequest({
+      id,
+      from: "customer-1",
+      text: "hello from the test channel"
+    }),
   forgedRequest: (_adapter, id) =>
     createTestChannelAdapter({ channel: "test", secret: "not-the-secret" }).signedRequest({
       id,

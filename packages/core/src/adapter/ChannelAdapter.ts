@@ -1,8 +1,8 @@
+import type { AddressKind } from "../domain/Address.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Conversation } from "../domain/Conversation.js"
-import type { DeliveryStatus, Message, MessagePart } from "../domain/Message.js"
 import type { ReplyRefusal } from "../domain/Errors.js"
-import type { AddressKind } from "../domain/Address.js"
+import type { DeliveryStatus, Message, MessagePart } from "../domain/Message.js"
 import type { ChannelCapabilities } from "./Capabilities.js"
 import type { InboundEnvelopeInput, StatusUpdateInput } from "./InboundEnvelope.js"
 

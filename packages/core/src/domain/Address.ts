@@ -73,7 +73,9 @@ export const normalizeAddress = (
       const trimmed = raw.trim()
       return trimmed.length > 0 && trimmed.length <= 512
         ? Effect.succeed(trimmed)
-        : Effect.fail(new InvalidAddress({ channel, address: raw, message: "empty or longer than 512 characters" }))
+        : Effect.fail(
+            new InvalidAddress({ channel, address: raw, message: "empty or longer than 512 characters" })
+          )
     }
   }
 }

@@ -55,6 +55,9 @@ export class StoreError extends Schema.TaggedError<StoreError>("@dialogi/StoreEr
 }) {}
 
 /** A merge cannot be undone (already undone, or one side changed in a way that forbids it). */
-export class MergeConflict extends Schema.TaggedError<MergeConflict>("@dialogi/MergeConflict")("MergeConflict", {
-  message: Schema.String
-}) {}
+export class MergeConflict extends Schema.TaggedError<MergeConflict>("@dialogi/MergeConflict")(
+  "MergeConflict",
+  {
+    message: Schema.String
+  }
+) {}

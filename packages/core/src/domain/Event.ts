@@ -80,4 +80,8 @@ export const conversationOf = (body: EventBody): ConversationId | undefined =>
 
 /** The contact an event belongs to, where it names one directly. */
 export const contactOf = (body: EventBody): ContactId | undefined =>
-  "contactId" in body ? body.contactId : body._tag === "conversation.opened" ? body.conversation.contactId : undefined
+  "contactId" in body
+    ? body.contactId
+    : body._tag === "conversation.opened"
+      ? body.conversation.contactId
+      : undefined

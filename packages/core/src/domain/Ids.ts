@@ -35,7 +35,11 @@ export type ChannelName = typeof ChannelName.Type
  * A position in the global event log. Events are numbered without gaps in commit order, so
  * "everything after N" is a complete, resumable cursor.
  */
-export const EventSeq = Schema.Number.pipe(Schema.int(), Schema.nonNegative(), Schema.brand("@dialogi/EventSeq"))
+export const EventSeq = Schema.Number.pipe(
+  Schema.int(),
+  Schema.nonNegative(),
+  Schema.brand("@dialogi/EventSeq")
+)
 /** @see EventSeq */
 export type EventSeq = typeof EventSeq.Type
 

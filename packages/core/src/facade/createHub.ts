@@ -1,6 +1,6 @@
 import { Effect, Exit, Scope, Stream } from "effect"
-import type { InboundEnvelopeInput, StatusUpdateInput } from "../adapter/InboundEnvelope.js"
 import type { WebhookHandler } from "../adapter/ChannelAdapter.js"
+import type { InboundEnvelopeInput, StatusUpdateInput } from "../adapter/InboundEnvelope.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
 import type { DialogiEvent } from "../domain/Event.js"
@@ -30,7 +30,11 @@ export interface EventSubscription extends AsyncIterable<DialogiEvent> {
 export interface DialogiHub {
   readonly ingest: (envelope: InboundEnvelopeInput) => Promise<IngestResult>
   readonly updateStatus: (update: StatusUpdateInput) => Promise<void>
-  readonly reply: (conversationId: string, content: Hub.ReplyContent, options?: Hub.ReplyOptions) => Promise<Message>
+  readonly reply: (
+    conversationId: string,
+    content: Hub.ReplyContent,
+    options?: Hub.ReplyOptions
+  ) => Promise<Message>
   readonly note: (conversationId: string, text: string, author?: Author) => Promise<Message>
   readonly setStatus: (conversationId: string, status: ConversationStatus) => Promise<Conversation>
   readonly assign: (conversationId: string, assignee: Assignee) => Promise<Conversation>
@@ -40,7 +44,11 @@ export interface DialogiHub {
     filter?: ConversationFilter,
     page?: { readonly after?: string | undefined; readonly limit?: number | undefined }
   ) => Promise<ConversationPage>
-  readonly canReply: (conversationId: string, channel?: string, content?: Hub.ReplyContent) => Promise<ReplyCheck>
+  readonly canReply: (
+    conversationId: string,
+    channel?: string,
+    content?: Hub.ReplyContent
+  ) => Promise<ReplyCheck>
   readonly linkIdentity: (
     contactId: string,
     identity: { readonly channel: string; readonly address: string; readonly verified: boolean }

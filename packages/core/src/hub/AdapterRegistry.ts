@@ -26,7 +26,6 @@ export const makeAdapterRegistry = (
   return {
     get: (channel) => byChannel.get(channel),
     all: [...byChannel.values()],
-    normalize: (channel, address) =>
-      normalizeAddress(kindOf(channel), channel, address, { defaultRegion })
+    normalize: (channel, address) => normalizeAddress(kindOf(channel), channel, address, { defaultRegion })
   }
 }

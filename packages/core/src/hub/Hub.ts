@@ -1,10 +1,10 @@
 import { Cause, Context, Effect, Layer, Schema, type Scope, type Stream } from "effect"
 import type { AdapterContext, WebhookHandler } from "../adapter/ChannelAdapter.js"
-import { Contact } from "../domain/Contact.js"
+import type { Contact } from "../domain/Contact.js"
 import { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
 import {
-  InvalidInput,
   type InvalidAddress,
+  InvalidInput,
   type MergeConflict,
   NotFound,
   ReplyRefused,
@@ -13,7 +13,13 @@ import {
 import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import { type ContactId, type ConversationId, type MergeId, type MessageId, newId } from "../domain/Ids.js"
 import { type Author, canAdvance, Message, MessagePart } from "../domain/Message.js"
-import { type ConversationFilter, type ConversationPage, type MergeRecord, Store, type StoreService } from "../store/Store.js"
+import {
+  type ConversationFilter,
+  type ConversationPage,
+  type MergeRecord,
+  Store,
+  type StoreService
+} from "../store/Store.js"
 import { makeAdapterRegistry } from "./AdapterRegistry.js"
 import { mergeContacts, unmergeContacts } from "./contactMerge.js"
 import { eventStream } from "./eventStream.js"
@@ -21,7 +27,7 @@ import { type HubOptions, resolveHubOptions } from "./HubConfig.js"
 import { makeIngestBatcher } from "./IngestBatcher.js"
 import type { IngestResult } from "./ingestInTransaction.js"
 import { decodeStatusUpdate, normalizeEnvelope } from "./normalizeEnvelope.js"
-import { type ReplyCheck, checkReply } from "./replyRules.js"
+import { checkReply, type ReplyCheck } from "./replyRules.js"
 import { handleSendJob, sendQueue } from "./sendWorker.js"
 
 /** What a reply carries: plain text, or parts (text, html, attachments). */
@@ -52,7 +58,9 @@ export type LinkResult =
 /** The hub: everything a backend does with conversations, as Effects. */
 export interface HubService {
   /** Ingests one inbound message (validated, deduped, threaded) and commits it. */
-  readonly ingest: (envelope: unknown) => Effect.Effect<IngestResult, InvalidInput | InvalidAddress | StoreError>
+  readonly ingest: (
+    envelope: unknown
+  ) => Effect.Effect<IngestResult, InvalidInput | InvalidAddress | StoreError>
   /** Applies a provider's delivery report; statuses never move backwards. */
   readonly updateStatus: (update: unknown) => Effect.Effect<void, InvalidInput | NotFound | StoreError>
   /** Queues a reply after checking it can go out; refused replies change nothing. */
@@ -102,7 +110,10 @@ export interface HubService {
   ) => Effect.Effect<MergeRecord, NotFound | MergeConflict | StoreError>
   readonly unmerge: (mergeId: string) => Effect.Effect<MergeRecord, NotFound | MergeConflict | StoreError>
   /** Events after a cursor (a sequence number), oldest first. */
-  readonly eventsAfter: (cursor: number, limit?: number) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
+  readonly eventsAfter: (
+    cursor: number,
+    limit?: number
+  ) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
   /** Every event after a cursor, then live ones as they commit; resumable from any seq. */
   readonly events: (cursor: number) => Stream.Stream<DialogiEvent, StoreError>
   /** The webhook handler of a channel's adapter. */
@@ -166,13 +177,23 @@ export const make = (
           Effect.gen(function* () {
             const message = yield* tx.findMessageByProviderId(update.channel, update.providerMessageId)
             if (!message)
-              return yield* new NotFound({ entity: "message", id: `${update.channel}:${update.providerMessageId}` })
+              return yield* new NotFound({
+                entity: "message",
+                id: `${update.channel}:${update.providerMessageId}`
+              })
             yield* tx.lock([`msgstatus:${message.id}`])
             const current = yield* tx.getMessage(message.id)
             if (!current || !canAdvance(current.status, update.status)) return
             yield* tx.setMessageStatus(message.id, update.status)
             yield* tx.appendEvents(
-              [{ _tag: "message.status", conversationId: message.conversationId, messageId: message.id, status: update.status }],
+              [
+                {
+                  _tag: "message.status",
+                  conversationId: message.conversationId,
+                  messageId: message.id,
+                  status: update.status
+                }
+              ],
               update.at
             )
           })
@@ -210,7 +231,9 @@ export const make = (
             sentAt: now
           })
           yield* tx.insertMessage(message, {})
-          yield* tx.updateConversation(new Conversation({ ...conversation, lastMessageAt: now, updatedAt: now }))
+          yield* tx.updateConversation(
+            new Conversation({ ...conversation, lastMessageAt: now, updatedAt: now })
+          )
           if (visibility === "public")
             yield* tx.enqueueJob({ queue: sendQueue, payload: { messageId: message.id }, key: message.id })
           yield* tx.appendEvents(
@@ -265,7 +288,13 @@ export const make = (
         ),
       note: (conversationId, text, author) =>
         Effect.flatMap(toParts(text), (parts) =>
-          writeOutbound(conversationId, parts, undefined, author ?? { _tag: "agent", id: "agent" }, "internal").pipe(
+          writeOutbound(
+            conversationId,
+            parts,
+            undefined,
+            author ?? { _tag: "agent", id: "agent" },
+            "internal"
+          ).pipe(
             // Notes skip the reply rules, so a refusal cannot happen here.
             Effect.catchTag("ReplyRefused", Effect.die)
           )
@@ -279,7 +308,9 @@ export const make = (
                 ? []
                 : [
                     { _tag: "conversation.status_changed", conversationId: c.id, from: c.status, to: status },
-                    ...(status === "resolved" ? [{ _tag: "conversation.resolved" as const, conversationId: c.id }] : [])
+                    ...(status === "resolved"
+                      ? [{ _tag: "conversation.resolved" as const, conversationId: c.id }]
+                      : [])
                   ]
           }))
         ),
@@ -306,7 +337,9 @@ export const make = (
       listConversations: (filter = {}, page = {}) => {
         const limit = page.limit ?? 50
         if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-          return Effect.fail(new InvalidInput({ what: "page.limit", message: "must be an integer from 1 to 500" }))
+          return Effect.fail(
+            new InvalidInput({ what: "page.limit", message: "must be an integer from 1 to 500" })
+          )
         return store.read((tx) => tx.listConversations(filter, { after: page.after, limit }))
       },
       canReply: (conversationId, channel, content = "") =>
@@ -324,7 +357,10 @@ export const make = (
       linkIdentity: (contactId, input) =>
         Effect.gen(function* () {
           if (!/^[a-z][a-z0-9_-]{0,31}$/.test(input.channel))
-            return yield* new InvalidInput({ what: "identity.channel", message: `bad channel name ${input.channel}` })
+            return yield* new InvalidInput({
+              what: "identity.channel",
+              message: `bad channel name ${input.channel}`
+            })
           const address = yield* registry.normalize(input.channel, input.address)
           return yield* store.transaction((tx) =>
             Effect.gen(function* () {
@@ -334,13 +370,20 @@ export const make = (
               const row = yield* tx.findIdentity(input.channel, address)
               const identity = { channel: input.channel as Contact["identities"][number]["channel"], address }
               if (row?.contactId === contact.id) {
-                if (input.verified && !row.identity.verified) yield* tx.setIdentityVerified(input.channel, address)
+                if (input.verified && !row.identity.verified)
+                  yield* tx.setIdentityVerified(input.channel, address)
                 return { _tag: "already_linked" } as const
               }
               if (!row) {
                 if (!input.verified) return { _tag: "suggested", candidateId: contact.id } as const
-                yield* tx.addIdentity(contact.id, { ...identity, verified: true } as Contact["identities"][number])
-                yield* tx.appendEvents([{ _tag: "contact.linked", contactId: contact.id, ...identity, verified: true }], now)
+                yield* tx.addIdentity(contact.id, {
+                  ...identity,
+                  verified: true
+                } as Contact["identities"][number])
+                yield* tx.appendEvents(
+                  [{ _tag: "contact.linked", contactId: contact.id, ...identity, verified: true }],
+                  now
+                )
                 return { _tag: "linked" } as const
               }
               if (!input.verified) {
@@ -375,7 +418,13 @@ export const make = (
           Effect.gen(function* () {
             const now = new Date()
             yield* tx.lock([`contact:${survivorId}`, `contact:${absorbedId}`])
-            const { merge, event } = yield* mergeContacts(tx, survivorId as ContactId, absorbedId as ContactId, reason, now)
+            const { merge, event } = yield* mergeContacts(
+              tx,
+              survivorId as ContactId,
+              absorbedId as ContactId,
+              reason,
+              now
+            )
             yield* tx.appendEvents([event], now)
             return merge
           })
@@ -390,7 +439,8 @@ export const make = (
             return { ...merge, undoneAt: now }
           })
         ),
-      eventsAfter: (cursor, limit = 500) => store.read((tx) => tx.eventsAfter(cursor, Math.min(Math.max(1, limit), 5000))),
+      eventsAfter: (cursor, limit = 500) =>
+        store.read((tx) => tx.eventsAfter(cursor, Math.min(Math.max(1, limit), 5000))),
       events: (cursor) => eventStream(store, cursor),
       webhook: (channel) => {
         const adapter = registry.get(channel)
@@ -406,7 +456,9 @@ export const make = (
         retryDelayMs: options.sendRetryDelayMs,
         backoff: true
       })
-      yield* store.work(sendQueue, handleSendJob(store, registry, options), { concurrency: options.sendConcurrency })
+      yield* store.work(sendQueue, handleSendJob(store, registry, options), {
+        concurrency: options.sendConcurrency
+      })
     }
     for (const adapter of registry.all) {
       if (adapter.start) yield* Effect.promise(() => adapter.start!(adapterContext))
@@ -415,7 +467,9 @@ export const make = (
     return hub
   })
 
-
 /** A layer providing the {@link Hub} on the {@link Store} in context. */
 export const layer = (options: HubOptions = {}): Layer.Layer<Hub, StoreError, Store> =>
-  Layer.scoped(Hub, Effect.flatMap(Store, (store) => make(store, options)))
+  Layer.scoped(
+    Hub,
+    Effect.flatMap(Store, (store) => make(store, options))
+  )

@@ -22,7 +22,9 @@ export interface HubOptions {
   /** Start the send worker in this instance (default true); API-only instances may turn it off. */
   readonly runWorkers?: boolean | undefined
   /** Receives adapter and worker log lines; default: warnings and errors to the console. */
-  readonly log?: ((level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void) | undefined
+  readonly log?:
+    | ((level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void)
+    | undefined
 }
 
 /** The options with every default filled in. */

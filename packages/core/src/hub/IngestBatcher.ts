@@ -38,7 +38,8 @@ export const makeIngestBatcher = (store: StoreService, options: { maxBatch: numb
           const now = new Date()
           const events: EventBody[] = []
           const results: IngestResult[] = []
-          for (const pending of batch) results.push(yield* ingestInTransaction(tx, pending.envelope, now, events))
+          for (const pending of batch)
+            results.push(yield* ingestInTransaction(tx, pending.envelope, now, events))
           if (events.length > 0) yield* tx.appendEvents(events, now)
           return results
         })
@@ -49,7 +50,9 @@ export const makeIngestBatcher = (store: StoreService, options: { maxBatch: numb
         Effect.retry({ schedule: transientRetry, while: (e) => e.transient }),
         Effect.matchEffect({
           onSuccess: (results) =>
-            Effect.forEach(batch, (pending, i) => Deferred.succeed(pending.done, results[i]!), { discard: true }),
+            Effect.forEach(batch, (pending, i) => Deferred.succeed(pending.done, results[i]!), {
+              discard: true
+            }),
           // One bad envelope must not fail its neighbours: split and write each on its own.
           onFailure: (error) =>
             batch.length === 1
@@ -61,7 +64,12 @@ export const makeIngestBatcher = (store: StoreService, options: { maxBatch: numb
     const worker = Effect.forever(
       Queue.takeBetween(queue, 1, options.maxBatch).pipe(Effect.flatMap((chunk) => settle([...chunk])))
     )
-    yield* Effect.forkScoped(Effect.all(Array.from({ length: options.concurrency }, () => worker), { concurrency: "unbounded" }))
+    yield* Effect.forkScoped(
+      Effect.all(
+        Array.from({ length: options.concurrency }, () => worker),
+        { concurrency: "unbounded" }
+      )
+    )
 
     const batcher: IngestBatcher = {
       ingest: (envelope) =>

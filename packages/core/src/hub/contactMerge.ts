@@ -52,7 +52,8 @@ export const unmergeContacts = (tx: StoreTx, mergeId: MergeId, now: Date) =>
   Effect.gen(function* () {
     const merge = yield* tx.getMerge(mergeId)
     if (!merge) return yield* new NotFound({ entity: "merge", id: mergeId })
-    if (merge.undoneAt !== undefined) return yield* new MergeConflict({ message: `merge ${mergeId} is already undone` })
+    if (merge.undoneAt !== undefined)
+      return yield* new MergeConflict({ message: `merge ${mergeId} is already undone` })
     yield* tx.moveIdentities(merge.absorbedId, merge.movedIdentities)
     yield* tx.moveConversations(merge.movedConversations, merge.absorbedId)
     yield* tx.setMergedInto(merge.absorbedId, undefined)

@@ -51,8 +51,17 @@ const resolveContact = (tx: StoreTx, envelope: InboundEnvelope, now: Date, event
       const owner = claimRows.find((c) => c.claim.verified && c.row)?.row
       if (owner) {
         contactId = owner.contactId
-        yield* tx.addIdentity(contactId, new Identity({ channel, address: from.address, verified: from.verified }))
-        events.push({ _tag: "contact.linked", contactId, channel, address: from.address, verified: from.verified })
+        yield* tx.addIdentity(
+          contactId,
+          new Identity({ channel, address: from.address, verified: from.verified })
+        )
+        events.push({
+          _tag: "contact.linked",
+          contactId,
+          channel,
+          address: from.address,
+          verified: from.verified
+        })
       } else {
         contactId = newId("ct") as ContactId
         const contact = new Contact({
@@ -68,7 +77,8 @@ const resolveContact = (tx: StoreTx, envelope: InboundEnvelope, now: Date, event
     }
     for (const { claim, row } of claimRows) {
       if (row?.contactId === contactId) {
-        if (claim.verified && !row.identity.verified) yield* tx.setIdentityVerified(claim.channel, claim.address)
+        if (claim.verified && !row.identity.verified)
+          yield* tx.setIdentityVerified(claim.channel, claim.address)
       } else if (!claim.verified) {
         if (row)
           events.push({
@@ -81,7 +91,13 @@ const resolveContact = (tx: StoreTx, envelope: InboundEnvelope, now: Date, event
           })
       } else if (!row) {
         yield* tx.addIdentity(contactId, new Identity({ ...claim, verified: true }))
-        events.push({ _tag: "contact.linked", contactId, channel: claim.channel, address: claim.address, verified: true })
+        events.push({
+          _tag: "contact.linked",
+          contactId,
+          channel: claim.channel,
+          address: claim.address,
+          verified: true
+        })
       } else {
         // The verified owner of the claimed identity is the established contact: it survives.
         const { event } = yield* mergeContacts(

@@ -1,8 +1,11 @@
 import { Effect, ParseResult, Schema } from "effect"
-import { type InboundEnvelope, StatusUpdate } from "../adapter/InboundEnvelope.js"
-import { InboundEnvelope as InboundEnvelopeSchema } from "../adapter/InboundEnvelope.js"
-import { InvalidInput } from "../domain/Errors.js"
+import {
+  type InboundEnvelope,
+  InboundEnvelope as InboundEnvelopeSchema,
+  StatusUpdate
+} from "../adapter/InboundEnvelope.js"
 import type { InvalidAddress } from "../domain/Errors.js"
+import { InvalidInput } from "../domain/Errors.js"
 import type { AdapterRegistry } from "./AdapterRegistry.js"
 
 const decodeEnvelope = Schema.decodeUnknown(InboundEnvelopeSchema)
@@ -23,7 +26,10 @@ export const normalizeEnvelope = (
     const envelope = yield* decodeEnvelope(input).pipe(Effect.mapError(invalid("InboundEnvelope")))
     const address = yield* registry.normalize(envelope.channel, envelope.from.address)
     const claims = yield* Effect.forEach(envelope.claims, (claim) =>
-      Effect.map(registry.normalize(claim.channel, claim.address), (normalized) => ({ ...claim, address: normalized }))
+      Effect.map(registry.normalize(claim.channel, claim.address), (normalized) => ({
+        ...claim,
+        address: normalized
+      }))
     )
     return { ...envelope, from: { ...envelope.from, address }, claims }
   })

@@ -2,9 +2,8 @@ import { Effect } from "effect"
 import type { ChannelAdapter } from "../adapter/ChannelAdapter.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Conversation } from "../domain/Conversation.js"
-import type { ReplyRefusal } from "../domain/Errors.js"
+import type { ReplyRefusal, StoreError } from "../domain/Errors.js"
 import type { MessagePart } from "../domain/Message.js"
-import type { StoreError } from "../domain/Errors.js"
 import type { StoreTx } from "../store/Store.js"
 import type { AdapterRegistry } from "./AdapterRegistry.js"
 
@@ -15,7 +14,10 @@ export type ReplyCheck =
 
 const refuse = (refusal: ReplyRefusal): ReplyCheck => ({ ok: false, refusal })
 
-const contentRefusal = (adapter: ChannelAdapter, parts: ReadonlyArray<MessagePart>): ReplyRefusal | undefined => {
+const contentRefusal = (
+  adapter: ChannelAdapter,
+  parts: ReadonlyArray<MessagePart>
+): ReplyRefusal | undefined => {
   const { capabilities: caps, channel } = adapter
   for (const part of parts) {
     if (part._tag === "html" && !caps.html) return { _tag: "CapabilityMissing", channel, capability: "html" }
@@ -53,12 +55,24 @@ const checkChannel = (
       if (lastInbound) {
         const closedAt = new Date(lastInbound.sentAt.getTime() + window * 1000)
         if (closedAt <= now) {
-          const refusal = adapter.checkReply?.({ conversation, contact, address: identity.address, lastInbound, now })
+          const refusal = adapter.checkReply?.({
+            conversation,
+            contact,
+            address: identity.address,
+            lastInbound,
+            now
+          })
           return refuse(refusal ?? { _tag: "WindowClosed", channel, closedAt, alternatives: [] })
         }
       }
     }
-    const refusal = adapter.checkReply?.({ conversation, contact, address: identity.address, lastInbound, now })
+    const refusal = adapter.checkReply?.({
+      conversation,
+      contact,
+      address: identity.address,
+      lastInbound,
+      now
+    })
     if (refusal) return refuse(refusal)
     return { ok: true, channel, address: identity.address }
   })

@@ -33,7 +33,13 @@ const setStatus = (
 
 type Attempt =
   | { readonly _tag: "sent"; readonly receipt: SendReceipt }
-  | { readonly _tag: "failed"; readonly reason: string; readonly code?: string | undefined; readonly retryable: boolean; readonly retryAfterMs?: number | undefined }
+  | {
+      readonly _tag: "failed"
+      readonly reason: string
+      readonly code?: string | undefined
+      readonly retryable: boolean
+      readonly retryAfterMs?: number | undefined
+    }
 
 const attemptSend = (adapter: ChannelAdapter, request: Parameters<ChannelAdapter["send"]>[0]) =>
   Effect.tryPromise(() => adapter.send(request)).pipe(
@@ -41,9 +47,19 @@ const attemptSend = (adapter: ChannelAdapter, request: Parameters<ChannelAdapter
     Effect.catchAll(({ error }) =>
       Effect.succeed<Attempt>(
         isSendFailed(error)
-          ? { _tag: "failed", reason: error.reason, code: error.code, retryable: error.retryable, retryAfterMs: error.retryAfterMs }
+          ? {
+              _tag: "failed",
+              reason: error.reason,
+              code: error.code,
+              retryable: error.retryable,
+              retryAfterMs: error.retryAfterMs
+            }
           : // An adapter that throws something unexpected may have hit a network fault: retry.
-            { _tag: "failed", reason: error instanceof Error ? error.message : String(error), retryable: true }
+            {
+              _tag: "failed",
+              reason: error instanceof Error ? error.message : String(error),
+              retryable: true
+            }
       )
     )
   )
@@ -68,12 +84,14 @@ export const handleSendJob =
         })
       )
       // Already sent or failed (a replayed job, or a second worker after a crash): nothing to do.
-      if (!loaded || loaded.message.status._tag !== "queued") return
+      if (loaded?.message.status._tag !== "queued") return
       const { message, contact } = loaded
       const adapter = registry.get(message.channel)
       const address = contact?.identities.find((i) => i.channel === message.channel)?.address
       if (!adapter || address === undefined) {
-        const reason = !adapter ? `no adapter for channel ${message.channel}` : `contact has no ${message.channel} identity`
+        const reason = !adapter
+          ? `no adapter for channel ${message.channel}`
+          : `contact has no ${message.channel} identity`
         yield* setStatus(store, messageId, { _tag: "failed", reason, retryable: false })
         return
       }
@@ -95,11 +113,22 @@ export const handleSendJob =
         retryable: outcome.retryable
       })
       if (!outcome.retryable || job.lastAttempt) {
-        const reason = outcome.retryable ? `gave up after ${job.attempt} attempts: ${outcome.reason}` : outcome.reason
-        yield* setStatus(store, messageId, { _tag: "failed", reason, code: outcome.code, retryable: outcome.retryable })
+        const reason = outcome.retryable
+          ? `gave up after ${job.attempt} attempts: ${outcome.reason}`
+          : outcome.reason
+        yield* setStatus(store, messageId, {
+          _tag: "failed",
+          reason,
+          code: outcome.code,
+          retryable: outcome.retryable
+        })
         if (!outcome.retryable) return
       }
-      return yield* Effect.fail<JobRetry>({ _tag: "JobRetry", reason: outcome.reason, delayMs: outcome.retryAfterMs })
+      return yield* Effect.fail<JobRetry>({
+        _tag: "JobRetry",
+        reason: outcome.reason,
+        delayMs: outcome.retryAfterMs
+      })
     }).pipe(
       // A store outage while recording the outcome: let the queue retry the job later.
       Effect.catchTag("StoreError", (e) => Effect.fail<JobRetry>({ _tag: "JobRetry", reason: e.message }))

@@ -1,8 +1,8 @@
 import { Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { Contact, Identity } from "../domain/Contact.js"
 import { Conversation } from "../domain/Conversation.js"
-import { DialogiEvent, contactOf, conversationOf } from "../domain/Event.js"
-import type { ContactId, ConversationId, EventSeq, MergeId, MessageId } from "../domain/Ids.js"
+import { contactOf, conversationOf, DialogiEvent } from "../domain/Event.js"
+import type { ContactId, ConversationId, EventSeq, MessageId } from "../domain/Ids.js"
 import { Message } from "../domain/Message.js"
 import { conversationCursor, matchesFilter, sortConversations } from "./conversationListing.js"
 import { retryDelay } from "./retryDelay.js"
@@ -98,7 +98,8 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
 
     const tx: StoreTx = {
       lock: () => Effect.void,
-      findIdentity: (channel, address) => Effect.sync(() => state.identities.get(identityKey(channel, address))),
+      findIdentity: (channel, address) =>
+        Effect.sync(() => state.identities.get(identityKey(channel, address))),
       getContact: (id) =>
         Effect.sync(() => {
           const row = state.contacts.get(id)
@@ -114,10 +115,15 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
             createdAt: contact.createdAt
           })
           for (const identity of contact.identities)
-            setIn(state.identities, identityKey(identity.channel, identity.address), { contactId: contact.id, identity })
+            setIn(state.identities, identityKey(identity.channel, identity.address), {
+              contactId: contact.id,
+              identity
+            })
         }),
       addIdentity: (contactId, identity) =>
-        Effect.sync(() => setIn(state.identities, identityKey(identity.channel, identity.address), { contactId, identity })),
+        Effect.sync(() =>
+          setIn(state.identities, identityKey(identity.channel, identity.address), { contactId, identity })
+        ),
       setIdentityVerified: (channel, address) =>
         Effect.sync(() => {
           const row = state.identities.get(identityKey(channel, address))
@@ -316,7 +322,9 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
         lastAttempt: attempt > policy.retryLimit
       }
       return handler(job).pipe(
-        Effect.catchAllDefect((defect) => Effect.fail<JobRetry>({ _tag: "JobRetry", reason: String(defect) })),
+        Effect.catchAllDefect((defect) =>
+          Effect.fail<JobRetry>({ _tag: "JobRetry", reason: String(defect) })
+        ),
         Effect.catchAll((retry) =>
           Effect.sync(() => {
             if (job.lastAttempt) {

@@ -96,7 +96,10 @@ export interface StoreTx {
    */
   readonly lock: (keys: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
 
-  readonly findIdentity: (channel: string, address: string) => Effect.Effect<IdentityRow | undefined, StoreError>
+  readonly findIdentity: (
+    channel: string,
+    address: string
+  ) => Effect.Effect<IdentityRow | undefined, StoreError>
   readonly getContact: (id: ContactId) => Effect.Effect<Contact | undefined, StoreError>
   readonly insertContact: (contact: Contact) => Effect.Effect<void, StoreError>
   readonly addIdentity: (contactId: ContactId, identity: Identity) => Effect.Effect<void, StoreError>

@@ -29,7 +29,8 @@ export const matchesFilter = (
   channelsOf: (id: Conversation["id"]) => ReadonlySet<string>
 ): boolean => {
   if (filter.status !== undefined) {
-    const statuses: ReadonlyArray<string> = typeof filter.status === "string" ? [filter.status] : filter.status
+    const statuses: ReadonlyArray<string> =
+      typeof filter.status === "string" ? [filter.status] : filter.status
     if (!statuses.includes(c.status)) return false
   }
   if (filter.contactId !== undefined && c.contactId !== filter.contactId) return false

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto"
-import type { AdapterContext, ChannelAdapter, SendReceipt, SendRequest } from "../adapter/ChannelAdapter.js"
 import type { ChannelCapabilities } from "../adapter/Capabilities.js"
+import type { AdapterContext, ChannelAdapter, SendReceipt, SendRequest } from "../adapter/ChannelAdapter.js"
 import { SendFailed } from "../adapter/SendFailed.js"
 
 /** The JSON a test channel's webhook carries: one inbound message. */
@@ -11,7 +11,11 @@ export interface TestWebhookPayload {
   readonly sentAt?: number
   readonly name?: string
   readonly verified?: boolean
-  readonly claims?: ReadonlyArray<{ readonly channel: string; readonly address: string; readonly verified: boolean }>
+  readonly claims?: ReadonlyArray<{
+    readonly channel: string
+    readonly address: string
+    readonly verified: boolean
+  }>
   readonly conversationId?: string
 }
 
@@ -30,7 +34,11 @@ export interface TestChannelOptions {
 }
 
 /** A scripted outcome for the next sends. */
-export type ScriptedFailure = { readonly retryable: boolean; readonly reason?: string; readonly code?: string }
+export type ScriptedFailure = {
+  readonly retryable: boolean
+  readonly reason?: string
+  readonly code?: string
+}
 
 /** A test channel adapter, plus controls for tests. */
 export interface TestChannelAdapter extends ChannelAdapter {
@@ -92,12 +100,15 @@ export const createTestChannelAdapter = (options: TestChannelOptions = {}): Test
         claims: payload.claims ?? [],
         parts: [{ _tag: "text", text: String(payload.text) }],
         sentAt: payload.sentAt ?? Date.now(),
-        ...(payload.conversationId === undefined ? {} : { threading: { conversationId: payload.conversationId } })
+        ...(payload.conversationId === undefined
+          ? {}
+          : { threading: { conversationId: payload.conversationId } })
       })
       return json(200, receipt)
     } catch (error) {
       const tag = (error as { _tag?: string })._tag
-      if (tag === "InvalidInput" || tag === "InvalidAddress") return json(400, { error: tag, detail: String(error) })
+      if (tag === "InvalidInput" || tag === "InvalidAddress")
+        return json(400, { error: tag, detail: String(error) })
       return json(503, { error: "not stored, retry later" })
     }
   }

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest"
 import type { ChannelAdapter } from "../adapter/ChannelAdapter.js"
 import { isSendFailed } from "../adapter/SendFailed.js"
 import { createHub, type DialogiHub } from "../facade/createHub.js"
-import type { StoreService } from "../store/Store.js"
 import { makeMemoryStore } from "../store/MemoryStore.js"
+import type { StoreService } from "../store/Store.js"
 
 /** How the adapter suite drives one adapter; everything channel-specific lives here. */
 export interface AdapterHarness {
@@ -44,7 +44,15 @@ export const adapterSuite = (name: string, harness: AdapterHarness): void => {
     it("declares its channel and capabilities as data", async () => {
       const adapter = await harness.makeAdapter()
       expect(adapter.channel).toMatch(/^[a-z][a-z0-9_-]{0,31}$/)
-      for (const flag of ["text", "html", "attachments", "typing", "readReceipts", "deliveryReceipts", "canInitiate"])
+      for (const flag of [
+        "text",
+        "html",
+        "attachments",
+        "typing",
+        "readReceipts",
+        "deliveryReceipts",
+        "canInitiate"
+      ])
         expect(typeof (adapter.capabilities as Record<string, unknown>)[flag]).toBe("boolean")
     })
 
@@ -68,7 +76,9 @@ export const adapterSuite = (name: string, harness: AdapterHarness): void => {
     it("stores a message delivered many times (also concurrently) exactly once", async () => {
       await withHub(async (hub, adapter) => {
         const deliveries = await Promise.all(
-          Array.from({ length: 20 }, async () => adapter.handleWebhook!(await harness.inboundRequest(adapter, "conf-dup")))
+          Array.from({ length: 20 }, async () =>
+            adapter.handleWebhook!(await harness.inboundRequest(adapter, "conf-dup"))
+          )
         )
         for (const response of deliveries) expect(response.status).toBeLessThan(300)
         const again = await adapter.handleWebhook!(await harness.inboundRequest(adapter, "conf-dup"))

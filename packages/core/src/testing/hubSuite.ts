@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest"
-import { createHub, type DialogiHub } from "../facade/createHub.js"
 import type { DialogiEvent } from "../domain/Event.js"
+import { createHub, type DialogiHub } from "../facade/createHub.js"
 import type { StoreService } from "../store/Store.js"
 import { createTestChannelAdapter, type TestChannelAdapter } from "./TestChannelAdapter.js"
 
 /** How the hub suite gets a store; `reopen` returns a new store on the same data, if durable. */
 export interface HubSuiteStores {
-  readonly make: () => Promise<{ store: StoreService; reopen?: () => Promise<StoreService>; cleanup?: () => Promise<void> }>
+  readonly make: () => Promise<{
+    store: StoreService
+    reopen?: () => Promise<StoreService>
+    cleanup?: () => Promise<void>
+  }>
 }
 
 const waitFor = async (check: () => Promise<boolean>, timeoutMs = 15_000) => {
@@ -27,12 +31,20 @@ const tags = (events: ReadonlyArray<DialogiEvent>) => events.map((e) => e.body._
 export const hubSuite = (name: string, stores: HubSuiteStores): void => {
   describe(`hub on ${name}`, () => {
     const withHub = async (
-      f: (ctx: { hub: DialogiHub; email: TestChannelAdapter; chat: TestChannelAdapter; sms: TestChannelAdapter }) => Promise<void>,
+      f: (ctx: {
+        hub: DialogiHub
+        email: TestChannelAdapter
+        chat: TestChannelAdapter
+        sms: TestChannelAdapter
+      }) => Promise<void>,
       options: { sendRetryDelayMs?: number; sendRetryLimit?: number } = {}
     ) => {
       const { store, cleanup } = await stores.make()
       const email = createTestChannelAdapter({ channel: "email" })
-      const chat = createTestChannelAdapter({ channel: "chat", capabilities: { replyWindowSeconds: 3600, canInitiate: false } })
+      const chat = createTestChannelAdapter({
+        channel: "chat",
+        capabilities: { replyWindowSeconds: 3600, canInitiate: false }
+      })
       const sms = createTestChannelAdapter({ channel: "sms", capabilities: { maxTextLength: 1600 } })
       const hub = await createHub({
         store,
@@ -172,7 +184,9 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         expect(restored.identities.map((i) => i.address)).toEqual(["+14155550100"])
         expect((await hub.thread(b.conversationId)).conversation.contactId).toBe(b.contactId)
         await expect(hub.unmerge(merge.id)).rejects.toMatchObject({ _tag: "MergeConflict" })
-        expect(tags(await hub.events.after(0))).toEqual(expect.arrayContaining(["contact.merged", "contact.unmerged"]))
+        expect(tags(await hub.events.after(0))).toEqual(
+          expect.arrayContaining(["contact.merged", "contact.unmerged"])
+        )
       })
     })
 
@@ -187,11 +201,17 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         })
         email.failNext(1, { retryable: false, reason: "mailbox does not exist", code: "550" })
         const reply = await hub.reply(conversationId, "We are on it")
-        await waitFor(async () => (await hub.thread(conversationId)).messages.some((m) => m.status._tag === "failed"))
+        await waitFor(async () =>
+          (await hub.thread(conversationId)).messages.some((m) => m.status._tag === "failed")
+        )
         await new Promise((r) => setTimeout(r, 200))
         expect(email.attempts).toHaveLength(1)
         const failed = (await hub.thread(conversationId)).messages.find((m) => m.id === reply.id)!
-        expect(failed.status).toMatchObject({ _tag: "failed", reason: "mailbox does not exist", retryable: false })
+        expect(failed.status).toMatchObject({
+          _tag: "failed",
+          reason: "mailbox does not exist",
+          retryable: false
+        })
       })
     })
 
@@ -206,7 +226,9 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         })
         email.failNext(2, { retryable: true, reason: "421 try again later" })
         const reply = await hub.reply(conversationId, "Answer")
-        await waitFor(async () => (await hub.thread(conversationId)).messages.some((m) => m.status._tag === "sent"))
+        await waitFor(async () =>
+          (await hub.thread(conversationId)).messages.some((m) => m.status._tag === "sent")
+        )
         await new Promise((r) => setTimeout(r, 200))
         expect(email.attempts.map((a) => a.attempt)).toEqual([1, 2, 3])
         expect(email.sent).toHaveLength(1)
@@ -228,12 +250,21 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
           sentAt: Date.now() - 2 * 3600_000
         })
         const check = await hub.canReply(conversationId, "chat")
-        expect(check).toMatchObject({ ok: false, refusal: { _tag: "WindowClosed", channel: "chat", alternatives: ["email"] } })
+        expect(check).toMatchObject({
+          ok: false,
+          refusal: { _tag: "WindowClosed", channel: "chat", alternatives: ["email"] }
+        })
         await expect(hub.reply(conversationId, "late answer", { channel: "chat" })).rejects.toMatchObject({
           _tag: "ReplyRefused"
         })
-        expect(await hub.canReply(conversationId, "sms")).toMatchObject({ ok: false, refusal: { _tag: "NoIdentity" } })
-        expect(await hub.canReply(conversationId, "email")).toMatchObject({ ok: true, address: "frank@example.com" })
+        expect(await hub.canReply(conversationId, "sms")).toMatchObject({
+          ok: false,
+          refusal: { _tag: "NoIdentity" }
+        })
+        expect(await hub.canReply(conversationId, "email")).toMatchObject({
+          ok: true,
+          address: "frank@example.com"
+        })
         expect(chat.attempts).toHaveLength(0)
         expect((await hub.thread(conversationId)).messages).toHaveLength(1)
       })
@@ -241,7 +272,9 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
 
     it("bad input gets typed errors and changes nothing", async () => {
       await withHub(async ({ hub }) => {
-        await expect(hub.ingest({ channel: "email" } as never)).rejects.toMatchObject({ _tag: "InvalidInput" })
+        await expect(hub.ingest({ channel: "email" } as never)).rejects.toMatchObject({
+          _tag: "InvalidInput"
+        })
         await expect(
           hub.ingest({
             channel: "sms",
@@ -260,13 +293,23 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
             sentAt: Date.now()
           })
         ).rejects.toMatchObject({ _tag: "InvalidInput" })
-        await expect(hub.reply("cv_missing", "hi")).rejects.toMatchObject({ _tag: "NotFound", entity: "conversation" })
+        await expect(hub.reply("cv_missing", "hi")).rejects.toMatchObject({
+          _tag: "NotFound",
+          entity: "conversation"
+        })
         await expect(hub.setStatus("cv_missing", "resolved")).rejects.toMatchObject({ _tag: "NotFound" })
-        await expect(hub.setStatus("cv_missing", "bogus" as never)).rejects.toMatchObject({ _tag: "InvalidInput" })
+        await expect(hub.setStatus("cv_missing", "bogus" as never)).rejects.toMatchObject({
+          _tag: "InvalidInput"
+        })
         await expect(hub.thread("cv_missing")).rejects.toMatchObject({ _tag: "NotFound" })
         await expect(hub.unmerge("mrg_missing")).rejects.toMatchObject({ _tag: "NotFound" })
         await expect(
-          hub.updateStatus({ channel: "email", providerMessageId: "nope", status: { _tag: "delivered" }, at: Date.now() })
+          hub.updateStatus({
+            channel: "email",
+            providerMessageId: "nope",
+            status: { _tag: "delivered" },
+            at: Date.now()
+          })
         ).rejects.toMatchObject({ _tag: "NotFound" })
         expect(await hub.events.after(0)).toEqual([])
       })
@@ -289,8 +332,18 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         await waitFor(async () =>
           (await hub.thread(conversationId)).messages.some((m) => m.providerMessageId === providerMessageId)
         )
-        await hub.updateStatus({ channel: "email", providerMessageId, status: { _tag: "read" }, at: Date.now() })
-        await hub.updateStatus({ channel: "email", providerMessageId, status: { _tag: "delivered" }, at: Date.now() })
+        await hub.updateStatus({
+          channel: "email",
+          providerMessageId,
+          status: { _tag: "read" },
+          at: Date.now()
+        })
+        await hub.updateStatus({
+          channel: "email",
+          providerMessageId,
+          status: { _tag: "delivered" },
+          at: Date.now()
+        })
         const message = (await hub.thread(conversationId)).messages.find((m) => m.id === reply.id)!
         expect(message.status._tag).toBe("read")
         await hub.setStatus(conversationId, "resolved")
@@ -307,7 +360,12 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         expect(thread.messages.map((m) => m.visibility)).toEqual(["public", "internal", "public", "public"])
         const kinds = tags(await hub.events.after(0))
         expect(kinds).toEqual(
-          expect.arrayContaining(["conversation.assigned", "message.note_added", "conversation.resolved", "message.status"])
+          expect.arrayContaining([
+            "conversation.assigned",
+            "message.note_added",
+            "conversation.resolved",
+            "message.status"
+          ])
         )
         expect(kinds.filter((k) => k === "message.status")).toHaveLength(1)
       })

@@ -1,3 +1,3 @@
-export * from "./TestChannelAdapter.js"
 export * from "./adapterSuite.js"
 export * from "./hubSuite.js"
+export * from "./TestChannelAdapter.js"
