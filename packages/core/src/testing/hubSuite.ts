@@ -1,3 +1,4 @@
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import type { DialogiEvent } from "../domain/Event.js"
 import { createHub, type DialogiHub } from "../facade/createHub.js"
@@ -397,6 +398,51 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         expect(sms.items).toHaveLength(3)
         await expect(hub.listConversations({}, { limit: 0 })).rejects.toMatchObject({ _tag: "InvalidInput" })
       })
+    })
+
+    it("events consumed from a cursor across a hub restart have no gap and no repeat", async () => {
+      const { store, reopen, cleanup } = await stores.make()
+      if (!reopen) {
+        // A store without durable data (memory) cannot be restarted; the cursor test below
+        // covers it within one process.
+        await Effect.runPromise(store.close)
+        await cleanup?.()
+        return
+      }
+      const adapters = () => [createTestChannelAdapter({ channel: "email" })]
+      const ingestSome = async (hub: DialogiHub, from: number, to: number) => {
+        for (let i = from; i < to; i++)
+          await hub.ingest({
+            channel: "email",
+            providerMessageId: `<restart-${i}@x>`,
+            from: { address: `r${i % 3}@example.com` },
+            parts: [{ _tag: "text", text: `m${i}` }],
+            sentAt: Date.now()
+          })
+      }
+      const seen: number[] = []
+      const first = await createHub({ store, adapters: adapters(), log: () => {} })
+      await ingestSome(first, 0, 6)
+      const subscription = first.events.subscribe(0)
+      for await (const event of subscription) {
+        seen.push(event.seq)
+        if (seen.length === 5) break
+      }
+      await first.close()
+      const second = await createHub({ store: await reopen(), adapters: adapters(), log: () => {} })
+      try {
+        await ingestSome(second, 6, 10)
+        const head = (await second.events.after(0, 5000)).at(-1)!.seq
+        const resumed = second.events.subscribe(seen.at(-1)!)
+        for await (const event of resumed) {
+          seen.push(event.seq)
+          if (event.seq === head) break
+        }
+        expect(seen).toEqual(Array.from({ length: head }, (_, i) => i + 1))
+      } finally {
+        await second.close()
+        await cleanup?.()
+      }
     })
 
     it("a live subscription delivers every event after its cursor exactly once, in order", async () => {
