@@ -1,6 +1,7 @@
 export * from "./adapter/Capabilities.js"
 export * from "./adapter/ChannelAdapter.js"
 export * from "./adapter/InboundEnvelope.js"
+export * from "./adapter/nodeHttp.js"
 export * from "./adapter/SendFailed.js"
 export * from "./domain/Address.js"
 export * from "./domain/Contact.js"
