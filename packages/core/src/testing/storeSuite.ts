@@ -1,0 +1,695 @@
+import { Effect, Exit, Scope } from "effect"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { Contact, Identity } from "../domain/Contact.js"
+import { type Assignee, Conversation, type ConversationStatus } from "../domain/Conversation.js"
+import type { EventBody } from "../domain/Event.js"
+import type { ChannelName, ContactId, ConversationId, MergeId, MessageId } from "../domain/Ids.js"
+import { Message } from "../domain/Message.js"
+import type { ConversationFilter, Job, JobRetry, StoreService, StoreTx } from "../store/Store.js"
+
+/** How the store suite gets a fresh, empty store for every test. */
+export type StoreSuiteFactory = () => Promise<{ store: StoreService; cleanup?: () => Promise<void> }>
+
+const channel = (name: string) => name as ChannelName
+const at = (ms: number) => new Date(Date.UTC(2025, 0, 1) + ms)
+
+const contact = (id: string, identities: ReadonlyArray<[string, string, boolean]> = []) =>
+  new Contact({
+    id: id as ContactId,
+    name: `Name ${id}`,
+    attributes: { plan: "pro", n: 1 },
+    identities: identities.map(
+      ([c, address, verified]) => new Identity({ channel: channel(c), address, verified })
+    ),
+    createdAt: at(0)
+  })
+
+const conversation = (
+  id: string,
+  contactId: string,
+  lastMessageMs: number,
+  extra: {
+    status?: ConversationStatus
+    assignee?: Assignee
+    tags?: ReadonlyArray<string>
+  } = {}
+) =>
+  new Conversation({
+    id: id as ConversationId,
+    contactId: contactId as ContactId,
+    status: extra.status ?? "open",
+    assignee: extra.assignee ?? { _tag: "none" },
+    priority: "normal",
+    tags: extra.tags ?? [],
+    externalRefs: [{ system: "crm", id: `T-${id}` }],
+    lastInboundChannel: channel("email"),
+    lastInboundAt: at(lastMessageMs),
+    lastMessageAt: at(lastMessageMs),
+    createdAt: at(0),
+    updatedAt: at(lastMessageMs)
+  })
+
+const message = (
+  id: string,
+  conversationId: string,
+  sentMs: number,
+  extra: { channel?: string; providerMessageId?: string; direction?: "inbound" | "outbound" } = {}
+) =>
+  new Message({
+    id: id as MessageId,
+    conversationId: conversationId as ConversationId,
+    direction: extra.direction ?? "inbound",
+    author: extra.direction === "outbound" ? { _tag: "agent", id: "a1" } : { _tag: "contact" },
+    channel: channel(extra.channel ?? "email"),
+    parts: [
+      { _tag: "text", text: `text of ${id}` },
+      { _tag: "attachment", attachment: { ref: "blob:1", contentType: "image/png", size: 10 } }
+    ],
+    visibility: "public",
+    ...(extra.providerMessageId === undefined ? {} : { providerMessageId: extra.providerMessageId }),
+    status: extra.direction === "outbound" ? { _tag: "queued" } : { _tag: "received" },
+    createdAt: at(sentMs),
+    sentAt: at(sentMs)
+  })
+
+const resolved = (id: string): EventBody => ({
+  _tag: "conversation.resolved",
+  conversationId: id as ConversationId
+})
+
+const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time")
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+const sortIdentities = (identities: ReadonlyArray<Identity>) =>
+  [...identities]
+    .map((i) => ({ channel: i.channel, address: i.address, verified: i.verified }))
+    .sort((a, b) => (a.channel + a.address < b.channel + b.address ? -1 : 1))
+
+class Boom {
+  readonly _tag = "Boom"
+}
+
+/**
+ * The store contract as executable behaviour. Every store (memory, PGlite, PostgreSQL) runs it
+ * in one line; `make` returns a fresh, empty store for each test.
+ */
+export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
+  describe(`store conformance: ${name}`, () => {
+    let store: StoreService
+    let cleanup: (() => Promise<void>) | undefined
+    let scope: Scope.CloseableScope
+
+    beforeEach(async () => {
+      const made = await make()
+      store = made.store
+      cleanup = made.cleanup
+      scope = Effect.runSync(Scope.make())
+    })
+    afterEach(async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await Effect.runPromise(store.close)
+      await cleanup?.()
+    })
+
+    const read = <A>(f: (t: StoreTx) => Effect.Effect<A, unknown>) => Effect.runPromise(store.read(f))
+    const write = <A>(f: (t: StoreTx) => Effect.Effect<A, unknown>) => Effect.runPromise(store.transaction(f))
+    const failing = (f: (t: StoreTx) => Effect.Effect<unknown, unknown>) =>
+      Effect.runPromiseExit(store.transaction((t) => Effect.zipRight(f(t), Effect.fail(new Boom()))))
+
+    describe("contacts and identities", () => {
+      it("inserts a contact with its identities and finds it by each identity", async () => {
+        const c = contact("c1", [
+          ["email", "anna@example.com", true],
+          ["sms", "+358401234567", false]
+        ])
+        await write((t) => t.insertContact(c))
+        const found = await read((t) => t.getContact(c.id))
+        expect(found?.id).toBe("c1")
+        expect(found?.name).toBe("Name c1")
+        expect(found?.attributes).toEqual({ plan: "pro", n: 1 })
+        expect(found?.createdAt.getTime()).toBe(at(0).getTime())
+        expect(found?.mergedInto).toBeUndefined()
+        expect(sortIdentities(found?.identities ?? [])).toEqual(sortIdentities(c.identities))
+        const row = await read((t) => t.findIdentity("sms", "+358401234567"))
+        expect(row?.contactId).toBe("c1")
+        expect(row?.identity.verified).toBe(false)
+        expect(await read((t) => t.findIdentity("sms", "+358000000000"))).toBeUndefined()
+        expect(await read((t) => t.getContact("nobody" as ContactId))).toBeUndefined()
+      })
+
+      it("adds identities, verifies them and moves them to another contact", async () => {
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContact(contact("a", [["email", "a@example.com", true]]))
+            yield* t.insertContact(contact("b"))
+            yield* t.addIdentity(
+              "b" as ContactId,
+              new Identity({ channel: channel("chat"), address: "v1", verified: false })
+            )
+            yield* t.addIdentity(
+              "b" as ContactId,
+              new Identity({ channel: channel("chat"), address: "v2", verified: false })
+            )
+            yield* t.setIdentityVerified("chat", "v1")
+          })
+        )
+        expect((await read((t) => t.findIdentity("chat", "v1")))?.identity.verified).toBe(true)
+        expect((await read((t) => t.findIdentity("chat", "v2")))?.identity.verified).toBe(false)
+        await write((t) =>
+          t.moveIdentities("a" as ContactId, [
+            new Identity({ channel: channel("chat"), address: "v1", verified: true })
+          ])
+        )
+        expect((await read((t) => t.findIdentity("chat", "v1")))?.contactId).toBe("a")
+        expect((await read((t) => t.findIdentity("chat", "v2")))?.contactId).toBe("b")
+        const a = await read((t) => t.getContact("a" as ContactId))
+        expect(sortIdentities(a?.identities ?? []).map((i) => i.address)).toEqual(["v1", "a@example.com"])
+        const b = await read((t) => t.getContact("b" as ContactId))
+        expect(b?.identities.map((i) => i.address)).toEqual(["v2"])
+      })
+
+      it("records merges, marks them undone and sets mergedInto", async () => {
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContact(contact("s"))
+            yield* t.insertContact(contact("x"))
+            yield* t.setMergedInto("x" as ContactId, "s" as ContactId)
+            yield* t.insertMerge({
+              id: "m1" as MergeId,
+              survivorId: "s" as ContactId,
+              absorbedId: "x" as ContactId,
+              reason: "same person",
+              movedIdentities: [
+                new Identity({ channel: channel("email"), address: "x@example.com", verified: true })
+              ],
+              movedConversations: ["k1" as ConversationId, "k2" as ConversationId],
+              createdAt: at(5)
+            })
+          })
+        )
+        expect((await read((t) => t.getContact("x" as ContactId)))?.mergedInto).toBe("s")
+        const merge = await read((t) => t.getMerge("m1" as MergeId))
+        expect(merge?.survivorId).toBe("s")
+        expect(merge?.absorbedId).toBe("x")
+        expect(merge?.reason).toBe("same person")
+        expect(merge?.movedIdentities.map((i) => [i.channel, i.address, i.verified])).toEqual([
+          ["email", "x@example.com", true]
+        ])
+        expect(merge?.movedConversations).toEqual(["k1", "k2"])
+        expect(merge?.createdAt.getTime()).toBe(at(5).getTime())
+        expect(merge?.undoneAt).toBeUndefined()
+        await write((t) =>
+          Effect.zipRight(
+            t.markMergeUndone("m1" as MergeId, at(9)),
+            t.setMergedInto("x" as ContactId, undefined)
+          )
+        )
+        expect((await read((t) => t.getMerge("m1" as MergeId)))?.undoneAt?.getTime()).toBe(at(9).getTime())
+        expect((await read((t) => t.getContact("x" as ContactId)))?.mergedInto).toBeUndefined()
+        expect(await read((t) => t.getMerge("nope" as MergeId))).toBeUndefined()
+      })
+    })
+
+    describe("conversations", () => {
+      it("inserts, updates and reads a conversation with every field", async () => {
+        const c = conversation("k1", "c1", 10, {
+          tags: ["vip", "billing"],
+          assignee: { _tag: "team", id: "t1" }
+        })
+        await write((t) => Effect.zipRight(t.insertContact(contact("c1")), t.insertConversation(c)))
+        expect(await read((t) => t.getConversation(c.id))).toEqual(c)
+        const changed = new Conversation({
+          ...c,
+          status: "waiting_on_customer",
+          assignee: { _tag: "agent", id: "ag" },
+          priority: "urgent",
+          tags: [],
+          externalRefs: [],
+          lastInboundChannel: undefined,
+          lastInboundAt: undefined,
+          updatedAt: at(20)
+        })
+        await write((t) => t.updateConversation(changed))
+        expect(await read((t) => t.getConversation(c.id))).toEqual(changed)
+        expect(await read((t) => t.getConversation("none" as ConversationId))).toBeUndefined()
+      })
+
+      it("finds the most recent non-resolved conversation and moves conversations", async () => {
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContact(contact("c1"))
+            yield* t.insertContact(contact("c2"))
+            yield* t.insertConversation(conversation("old", "c1", 10))
+            yield* t.insertConversation(conversation("newer", "c1", 20, { status: "snoozed" }))
+            yield* t.insertConversation(conversation("newest", "c1", 30, { status: "resolved" }))
+            yield* t.insertConversation(conversation("other", "c2", 40))
+          })
+        )
+        expect((await read((t) => t.findOpenConversation("c1" as ContactId)))?.id).toBe("newer")
+        expect([...(await read((t) => t.conversationsOf("c1" as ContactId)))].sort()).toEqual([
+          "newer",
+          "newest",
+          "old"
+        ])
+        await write((t) =>
+          t.moveConversations(["old" as ConversationId, "newer" as ConversationId], "c2" as ContactId)
+        )
+        expect((await read((t) => t.findOpenConversation("c1" as ContactId)))?.id).toBeUndefined()
+        expect((await read((t) => t.findOpenConversation("c2" as ContactId)))?.id).toBe("other")
+        expect((await read((t) => t.getConversation("old" as ConversationId)))?.contactId).toBe("c2")
+        expect(await read((t) => t.conversationsOf("c3" as ContactId))).toEqual([])
+      })
+
+      it("lists with every filter, newest activity first", async () => {
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContact(contact("c1"))
+            yield* t.insertContact(contact("c2"))
+            yield* t.insertConversation(conversation("k1", "c1", 10, { tags: ["vip"] }))
+            yield* t.insertConversation(
+              conversation("k2", "c1", 20, { status: "resolved", assignee: { _tag: "agent", id: "a1" } })
+            )
+            yield* t.insertConversation(
+              conversation("k3", "c2", 30, { status: "snoozed", assignee: { _tag: "agent", id: "a2" } })
+            )
+            yield* t.insertConversation(
+              conversation("k4", "c2", 40, { assignee: { _tag: "team", id: "a1" }, tags: ["vip", "x"] })
+            )
+            yield* t.insertMessage(message("m1", "k1", 10, { channel: "sms" }), {})
+            yield* t.insertMessage(message("m2", "k3", 30, { channel: "sms" }), {})
+            yield* t.insertMessage(message("m3", "k4", 40, { channel: "email" }), {})
+          })
+        )
+        const ids = async (filter: Omit<ConversationFilter, "contactId"> & { contactId?: string } = {}) =>
+          (await read((t) => t.listConversations(filter as ConversationFilter, { limit: 100 }))).items.map(
+            (c) => c.id
+          )
+        expect(await ids()).toEqual(["k4", "k3", "k2", "k1"])
+        expect(await ids({ status: "open" })).toEqual(["k4", "k1"])
+        expect(await ids({ status: ["snoozed", "resolved"] })).toEqual(["k3", "k2"])
+        expect(await ids({ contactId: "c2" })).toEqual(["k4", "k3"])
+        expect(await ids({ tag: "vip" })).toEqual(["k4", "k1"])
+        expect(await ids({ channel: "sms" })).toEqual(["k3", "k1"])
+        expect(await ids({ assignee: { _tag: "agent", id: "a1" } })).toEqual(["k2"])
+        expect(await ids({ assignee: { _tag: "none" } })).toEqual(["k1"])
+        expect(
+          await ids({ assignee: { _tag: "team", id: "a1" }, tag: "x", status: "open", channel: "email" })
+        ).toEqual(["k4"])
+        expect(await ids({ status: "open", channel: "sms", contactId: "c2" })).toEqual([])
+      })
+
+      it("pages with cursors without repeating or missing a conversation", async () => {
+        const total = 23
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContact(contact("c1"))
+            // Several conversations share a timestamp so the id tie-break is exercised.
+            for (let i = 0; i < total; i++)
+              yield* t.insertConversation(
+                conversation(`k${String(i).padStart(2, "0")}`, "c1", Math.floor(i / 3))
+              )
+          })
+        )
+        const seen: string[] = []
+        let after: string | undefined
+        for (let guard = 0; guard < 20; guard++) {
+          const page = await read((t) => t.listConversations({}, { after, limit: 5 }))
+          expect(page.items.length).toBeLessThanOrEqual(5)
+          seen.push(...page.items.map((c) => c.id))
+          if (page.next === undefined) break
+          after = page.next
+        }
+        expect(seen).toHaveLength(total)
+        expect(new Set(seen).size).toBe(total)
+        const all = (await read((t) => t.listConversations({}, { limit: 100 }))).items.map((c) => c.id)
+        expect(seen).toEqual(all)
+        expect((await read((t) => t.listConversations({}, { limit: 100 }))).next).toBeUndefined()
+      })
+    })
+
+    describe("messages", () => {
+      const seed = () =>
+        write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContact(contact("c1"))
+            yield* t.insertConversation(conversation("k1", "c1", 10))
+            yield* t.insertConversation(conversation("k2", "c1", 20))
+          })
+        )
+
+      it("inserts, reads and dedupes on (channel, providerMessageId)", async () => {
+        await seed()
+        const m = message("m1", "k1", 10, { providerMessageId: "p-1" })
+        expect(await write((t) => t.insertMessage(m, { raw: "x" }))).toBe(true)
+        expect(await read((t) => t.getMessage(m.id))).toEqual(m)
+        const again = message("m2", "k1", 11, { providerMessageId: "p-1" })
+        expect(await write((t) => t.insertMessage(again, {}))).toBe(false)
+        expect(await read((t) => t.getMessage(again.id))).toBeUndefined()
+        // Same provider id on another channel is another message.
+        expect(
+          await write((t) =>
+            t.insertMessage(message("m3", "k1", 12, { providerMessageId: "p-1", channel: "sms" }), {})
+          )
+        ).toBe(true)
+        expect((await read((t) => t.findMessageByProviderId("email", "p-1")))?.id).toBe("m1")
+        expect((await read((t) => t.findMessageByProviderId("sms", "p-1")))?.id).toBe("m3")
+        expect(await read((t) => t.findMessageByProviderId("chat", "p-1"))).toBeUndefined()
+        // Messages without provider ids never collide.
+        expect(await write((t) => t.insertMessage(message("m4", "k1", 13), {}))).toBe(true)
+        expect(await write((t) => t.insertMessage(message("m5", "k1", 13), {}))).toBe(true)
+      })
+
+      it("sets the status and the provider id so the message is found by it", async () => {
+        await seed()
+        const m = message("out", "k1", 10, { direction: "outbound" })
+        await write((t) => t.insertMessage(m, {}))
+        await write((t) => t.setMessageStatus(m.id, { _tag: "sent" }, "prov-9"))
+        const sent = await read((t) => t.findMessageByProviderId("email", "prov-9"))
+        expect(sent?.id).toBe("out")
+        expect(sent?.status).toEqual({ _tag: "sent" })
+        expect(sent?.providerMessageId).toBe("prov-9")
+        await write((t) =>
+          t.setMessageStatus(m.id, { _tag: "failed", reason: "bounced", code: "550", retryable: false })
+        )
+        const failed = await read((t) => t.getMessage(m.id))
+        expect(failed?.status).toEqual({ _tag: "failed", reason: "bounced", code: "550", retryable: false })
+        expect(failed?.providerMessageId).toBe("prov-9")
+        // A provider retry of that id is a duplicate now.
+        expect(
+          await write((t) => t.insertMessage(message("dup", "k1", 11, { providerMessageId: "prov-9" }), {}))
+        ).toBe(false)
+      })
+
+      it("finds the latest inbound message per channel and orders threads by sentAt, then id", async () => {
+        await seed()
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertMessage(message("b", "k1", 30), {})
+            yield* t.insertMessage(message("a", "k1", 30), {})
+            yield* t.insertMessage(message("z", "k1", 10), {})
+            yield* t.insertMessage(message("s1", "k1", 50, { channel: "sms" }), {})
+            yield* t.insertMessage(message("o1", "k1", 60, { direction: "outbound" }), {})
+            yield* t.insertMessage(message("y", "k2", 20), {})
+            yield* t.insertMessage(message("e2", "k2", 40), {})
+          })
+        )
+        expect((await read((t) => t.lastInbound("k1" as ConversationId, "email")))?.sentAt.getTime()).toBe(
+          at(30).getTime()
+        )
+        expect((await read((t) => t.lastInbound("k1" as ConversationId, "sms")))?.id).toBe("s1")
+        expect(await read((t) => t.lastInbound("k1" as ConversationId, "chat"))).toBeUndefined()
+        const thread = await read((t) => t.thread(["k1" as ConversationId, "k2" as ConversationId]))
+        expect(thread.map((m) => m.id)).toEqual(["z", "y", "a", "b", "e2", "s1", "o1"])
+        expect((await read((t) => t.thread(["k2" as ConversationId]))).map((m) => m.id)).toEqual(["y", "e2"])
+        expect(await read((t) => t.thread([]))).toEqual([])
+      })
+    })
+
+    describe("events", () => {
+      it("numbers events gap-free from 1 and pages with eventsAfter", async () => {
+        const first = await write((t) => t.appendEvents([resolved("k1"), resolved("k2")], at(1)))
+        expect(first.map((e) => e.seq)).toEqual([1, 2])
+        expect(first[0]?.conversationId).toBe("k1")
+        const second = await write((t) =>
+          t.appendEvents(
+            [
+              {
+                _tag: "contact.linked",
+                contactId: "c1" as ContactId,
+                channel: channel("sms"),
+                address: "+1",
+                verified: true
+              }
+            ],
+            at(2)
+          )
+        )
+        expect(second[0]?.seq).toBe(3)
+        expect(second[0]?.contactId).toBe("c1")
+        expect(await write((t) => t.appendEvents([], at(3)))).toEqual([])
+        const all = await read((t) => t.eventsAfter(0, 100))
+        expect(all.map((e) => e.seq)).toEqual([1, 2, 3])
+        expect(all[2]?.body).toEqual(second[0]?.body)
+        expect(all[0]?.at.getTime()).toBe(at(1).getTime())
+        expect((await read((t) => t.eventsAfter(1, 1))).map((e) => e.seq)).toEqual([2])
+        expect(await read((t) => t.eventsAfter(3, 10))).toEqual([])
+      })
+
+      it("keeps event bodies with nested domain objects intact", async () => {
+        const c = conversation("k1", "c1", 5, { tags: ["t"] })
+        const m = message("m1", "k1", 5, { providerMessageId: "p" })
+        const [opened, received] = await write((t) =>
+          t.appendEvents(
+            [
+              { _tag: "conversation.opened", conversationId: c.id, conversation: c },
+              { _tag: "message.received", conversationId: c.id, message: m }
+            ],
+            at(5)
+          )
+        )
+        const stored = await read((t) => t.eventsAfter(0, 10))
+        expect(stored).toEqual([opened, received])
+        expect(stored[0]?.contactId).toBe("c1")
+      })
+
+      it("tells watchers the head sequence after commit", async () => {
+        const heads: number[] = []
+        const stop = store.watchEvents((head) => heads.push(head))
+        await write((t) => t.appendEvents([resolved("k1"), resolved("k1"), resolved("k1")], at(1)))
+        await waitFor(() => heads.includes(3))
+        expect(Math.max(...heads)).toBe(3)
+        stop()
+        await write((t) => t.appendEvents([resolved("k1")], at(2)))
+        await new Promise((r) => setTimeout(r, 100))
+        expect(heads.includes(4)).toBe(false)
+      })
+    })
+
+    describe("transactions", () => {
+      it("rolls back everything a failed transaction wrote", async () => {
+        await write((t) =>
+          Effect.zipRight(
+            t.insertContact(contact("keep")),
+            t.insertConversation(conversation("k1", "keep", 1))
+          )
+        )
+        await Effect.runPromise(
+          store.defineQueue("rollback-q", { retryLimit: 0, retryDelayMs: 10, backoff: false })
+        )
+        const exit = await failing((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContact(contact("gone", [["email", "gone@example.com", true]]))
+            yield* t.insertMessage(message("m1", "k1", 1, { providerMessageId: "p1" }), {})
+            yield* t.setMergedInto("keep" as ContactId, "gone" as ContactId)
+            yield* t.appendEvents([resolved("k1")], at(1))
+            yield* t.enqueueJob({ queue: "rollback-q", payload: { n: 1 } })
+          })
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(await read((t) => t.getContact("gone" as ContactId))).toBeUndefined()
+        expect(await read((t) => t.findIdentity("email", "gone@example.com"))).toBeUndefined()
+        expect(await read((t) => t.getMessage("m1" as MessageId))).toBeUndefined()
+        expect(await read((t) => t.findMessageByProviderId("email", "p1"))).toBeUndefined()
+        expect((await read((t) => t.getContact("keep" as ContactId)))?.mergedInto).toBeUndefined()
+        expect(await read((t) => t.eventsAfter(0, 10))).toEqual([])
+        // The provider id is free again, and the next event is number 1: no gap.
+        expect(
+          await write((t) => t.insertMessage(message("m1", "k1", 1, { providerMessageId: "p1" }), {}))
+        ).toBe(true)
+        expect((await write((t) => t.appendEvents([resolved("k1")], at(2))))[0]?.seq).toBe(1)
+        const ran: Job[] = []
+        await Effect.runPromise(
+          Scope.extend(
+            store.work("rollback-q", (job) => Effect.sync(() => void ran.push(job))),
+            scope
+          )
+        )
+        await new Promise((r) => setTimeout(r, 1500))
+        expect(ran).toEqual([])
+      })
+
+      it("returns the value of a committed transaction and fails with the error of a failed one", async () => {
+        expect(await write(() => Effect.succeed(42))).toBe(42)
+        const exit = await Effect.runPromiseExit(store.transaction(() => Effect.fail(new Boom())))
+        expect(exit).toEqual(Exit.fail(new Boom()))
+      })
+
+      it("serializes concurrent transactions that lock the same key", async () => {
+        const log: string[] = []
+        const critical = (name: string) =>
+          store.transaction((t) =>
+            Effect.gen(function* () {
+              yield* t.lock(["shared", "shared", `own-${name}`])
+              log.push(`${name}:in`)
+              yield* Effect.sleep("80 millis")
+              log.push(`${name}:out`)
+            })
+          )
+        await Effect.runPromise(
+          Effect.all([critical("a"), critical("b"), critical("c")], { concurrency: "unbounded" })
+        )
+        expect(log).toHaveLength(6)
+        for (let i = 0; i < log.length; i += 2) {
+          const name = log[i]!.split(":")[0]
+          expect(log.slice(i, i + 2)).toEqual([`${name}:in`, `${name}:out`])
+        }
+      })
+
+      it("keeps event numbers gap-free under concurrent transactions", async () => {
+        const append = (n: number) =>
+          store.transaction((t) =>
+            t.appendEvents(
+              Array.from({ length: n }, () => resolved("k")),
+              at(1)
+            )
+          )
+        await Effect.runPromise(
+          Effect.all(
+            Array.from({ length: 8 }, (_, i) => append((i % 3) + 1)),
+            { concurrency: "unbounded" }
+          )
+        )
+        const all = await read((t) => t.eventsAfter(0, 100))
+        expect(all.map((e) => e.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1))
+        expect(all).toHaveLength(15)
+      })
+    })
+
+    describe("jobs", () => {
+      const start = (queue: string, handler: (job: Job) => Effect.Effect<void, JobRetry>, concurrency = 1) =>
+        Effect.runPromise(Scope.extend(store.work(queue, handler, { concurrency }), scope))
+
+      it("runs a job enqueued in a committed transaction promptly", async () => {
+        await Effect.runPromise(
+          store.defineQueue("q-run", { retryLimit: 1, retryDelayMs: 10, backoff: false })
+        )
+        const ran: Job[] = []
+        await start("q-run", (job) => Effect.sync(() => void ran.push(job)))
+        await new Promise((r) => setTimeout(r, 200))
+        const enqueuedAt = Date.now()
+        await write((t) => t.enqueueJob({ queue: "q-run", payload: { messageId: "m1", n: 2 } }))
+        await waitFor(() => ran.length === 1)
+        expect(Date.now() - enqueuedAt).toBeLessThan(1500)
+        expect(ran[0]?.payload).toEqual({ messageId: "m1", n: 2 })
+        expect(ran[0]?.queue).toBe("q-run")
+        expect(ran[0]?.attempt).toBe(1)
+        expect(ran[0]?.lastAttempt).toBe(false)
+        expect(typeof ran[0]?.id).toBe("string")
+      })
+
+      it("runs jobs enqueued before the worker started and on queues never defined", async () => {
+        await write((t) => t.enqueueJob({ queue: "q-undefined", payload: { n: 1 } }))
+        const ran: Job[] = []
+        await start("q-undefined", (job) => Effect.sync(() => void ran.push(job)))
+        await waitFor(() => ran.length === 1)
+        expect(ran[0]?.lastAttempt).toBe(true)
+      })
+
+      it("dedupes jobs by key", async () => {
+        await Effect.runPromise(
+          store.defineQueue("q-key", { retryLimit: 0, retryDelayMs: 10, backoff: false })
+        )
+        await write((t) =>
+          Effect.zipRight(
+            t.enqueueJob({ queue: "q-key", payload: { n: 1 }, key: "k" }),
+            t.enqueueJob({ queue: "q-key", payload: { n: 2 }, key: "k" })
+          )
+        )
+        await write((t) => t.enqueueJob({ queue: "q-key", payload: { n: 3 }, key: "k" }))
+        await write((t) => t.enqueueJob({ queue: "q-key", payload: { n: 4 }, key: "other" }))
+        const ran: number[] = []
+        await start("q-key", (job) => Effect.sync(() => void ran.push(job.payload.n as number)))
+        await waitFor(() => ran.length >= 2)
+        await new Promise((r) => setTimeout(r, 1200))
+        expect(ran.sort()).toEqual([1, 4])
+      })
+
+      it("honours runAt", async () => {
+        await Effect.runPromise(
+          store.defineQueue("q-later", { retryLimit: 0, retryDelayMs: 10, backoff: false })
+        )
+        const ran: number[] = []
+        await start("q-later", () => Effect.sync(() => void ran.push(Date.now())))
+        const due = Date.now() + 1500
+        await write((t) => t.enqueueJob({ queue: "q-later", payload: {}, runAt: new Date(due) }))
+        await new Promise((r) => setTimeout(r, 800))
+        expect(ran).toEqual([])
+        await waitFor(() => ran.length === 1)
+        expect(ran[0]).toBeGreaterThanOrEqual(due - 50)
+        expect(ran[0]).toBeLessThan(due + 1500)
+      })
+
+      it("retries per the queue policy and dead-letters after the last attempt", async () => {
+        await Effect.runPromise(
+          store.defineQueue("q-retry", { retryLimit: 2, retryDelayMs: 10, backoff: false })
+        )
+        const runs: Job[] = []
+        await start("q-retry", (job) =>
+          Effect.suspend(() => {
+            runs.push(job)
+            return job.payload.heal === true && job.attempt === 2
+              ? Effect.void
+              : Effect.fail<JobRetry>({ _tag: "JobRetry", reason: `failure ${job.attempt}` })
+          })
+        )
+        await write((t) =>
+          Effect.zipRight(
+            t.enqueueJob({ queue: "q-retry", payload: { name: "doomed" } }),
+            t.enqueueJob({ queue: "q-retry", payload: { name: "heals", heal: true } })
+          )
+        )
+        await waitFor(async () => (await Effect.runPromise(store.deadJobs("q-retry"))).length === 1, 20_000)
+        const doomed = runs.filter((j) => j.payload.name === "doomed")
+        expect(doomed.map((j) => [j.attempt, j.lastAttempt])).toEqual([
+          [1, false],
+          [2, false],
+          [3, true]
+        ])
+        expect(new Set(doomed.map((j) => j.id)).size).toBe(1)
+        const [dead] = await Effect.runPromise(store.deadJobs("q-retry"))
+        expect(dead?.id).toBe(doomed[0]?.id)
+        expect(dead?.queue).toBe("q-retry")
+        expect(dead?.payload).toEqual({ name: "doomed" })
+        expect(dead?.reason).toContain("failure 3")
+        expect(dead?.attempts).toBe(3)
+        const heals = runs.filter((j) => j.payload.name === "heals")
+        expect(heals.map((j) => j.attempt)).toEqual([1, 2])
+        expect(await Effect.runPromise(store.deadJobs("q-other"))).toEqual([])
+      })
+
+      it("runs jobs concurrently up to the requested concurrency", async () => {
+        await Effect.runPromise(
+          store.defineQueue("q-conc", { retryLimit: 0, retryDelayMs: 10, backoff: false })
+        )
+        let running = 0
+        let peak = 0
+        let done = 0
+        await start(
+          "q-conc",
+          () =>
+            Effect.gen(function* () {
+              running++
+              peak = Math.max(peak, running)
+              yield* Effect.sleep("300 millis")
+              running--
+              done++
+            }),
+          3
+        )
+        await write((t) =>
+          Effect.forEach([1, 2, 3, 4, 5, 6], (n) => t.enqueueJob({ queue: "q-conc", payload: { n } }), {
+            discard: true
+          })
+        )
+        await waitFor(() => done === 6, 20_000)
+        expect(peak).toBeGreaterThan(1)
+        expect(peak).toBeLessThanOrEqual(3)
+      })
+    })
+  })
+}
