@@ -1,0 +1,156 @@
+import {
+  type StoreError,
+  StoreError as StoreErrorClass,
+  type StoreService,
+  type StoreTx
+} from "@dialogi/core"
+import { Effect, Exit } from "effect"
+import type { SqlDriver, SqlExecutor } from "./driver/SqlDriver.js"
+import { makePgBossJobs, QueueMissing } from "./jobs/PgBossJobs.js"
+import { migrate } from "./migrations/migrate.js"
+import { makeSqlTx, type TxEffects } from "./sqlTx.js"
+import { toStoreError } from "./storeError.js"
+
+/** Options shared by the PostgreSQL and the PGlite store. */
+export interface SqlStoreOptions {
+  /** The schema pg-boss keeps its jobs in; default `dialogi_jobs`. */
+  readonly jobsSchema?: string | undefined
+  /** Errors with no caller to go to (a dropped idle connection, a failed poll). Default: ignored. */
+  readonly onBackgroundError?: ((error: unknown) => void) | undefined
+}
+
+const eventsChannel = "dialogi_events"
+
+const missingQueue = (error: unknown): string | undefined =>
+  error instanceof StoreErrorClass && error.cause instanceof QueueMissing ? error.cause.queue : undefined
+
+/**
+ * The store on a {@link SqlDriver}: migrates, starts the job engine and, where other processes
+ * can write to the same database (`listen`), follows their events through LISTEN.
+ */
+export const makeSqlStore = async (
+  driver: SqlDriver,
+  options: SqlStoreOptions & { readonly name: string; readonly listen: boolean }
+): Promise<StoreService> => {
+  const onBackgroundError = options.onBackgroundError ?? (() => {})
+  await migrate(driver)
+  const jobs = await makePgBossJobs(driver, { schema: options.jobsSchema, onBackgroundError })
+  const listeners = new Set<(headSeq: number) => void>()
+  const notify = (head: number) => {
+    for (const listener of listeners) {
+      try {
+        listener(head)
+      } catch (error) {
+        onBackgroundError(error)
+      }
+    }
+  }
+  const afterCommit = (effects: TxEffects) => {
+    if (effects.headSeq !== undefined) notify(effects.headSeq)
+    for (const queue of effects.queues) jobs.wake(queue)
+  }
+  const headNow = async () =>
+    Number((await driver.query("SELECT seq FROM dialogi_event_head WHERE id = 1", []))[0]?.seq)
+
+  let unlisten: (() => Promise<void>) | undefined
+  if (options.listen) {
+    try {
+      unlisten = await driver.listen(
+        eventsChannel,
+        (payload) => notify(Number(payload)),
+        // Notifications sent while the listener was down are gone; the head tells watchers to catch up.
+        () => void headNow().then(notify, onBackgroundError)
+      )
+    } catch (error) {
+      await jobs.stop()
+      throw error
+    }
+  }
+
+  const runTransaction = <A, E, R>(f: (tx: StoreTx) => Effect.Effect<A, E, R>) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        const handle = yield* Effect.tryPromise({
+          try: () => driver.begin(),
+          catch: (error) => toStoreError("begin", error)
+        })
+        const effects: TxEffects = { headSeq: undefined, queues: new Set() }
+        const exit = yield* Effect.exit(restore(f(makeSqlTx(handle, jobs.enqueue, effects))))
+        if (Exit.isFailure(exit)) {
+          yield* Effect.promise(() => handle.rollback())
+          return yield* exit
+        }
+        yield* Effect.tryPromise({
+          try: () => handle.commit(),
+          catch: (error) => toStoreError("commit", error)
+        })
+        afterCommit(effects)
+        return exit.value
+      })
+    )
+
+  const transaction: StoreService["transaction"] = (f) =>
+    runTransaction(f).pipe(
+      Effect.catchAll((error) => {
+        const queue = missingQueue(error)
+        if (queue === undefined) return Effect.fail(error)
+        // The queue is created outside the transaction (PGlite's one connection is busy inside
+        // it), then the whole transaction runs again.
+        return Effect.tryPromise({
+          try: () => jobs.ensureQueue(queue),
+          catch: (cause) => toStoreError("createQueue", cause)
+        }).pipe(Effect.zipRight(transaction(f)))
+      })
+    )
+
+  const enqueueOutsideTransaction = async (
+    executor: SqlExecutor,
+    job: Parameters<typeof jobs.enqueue>[1]
+  ) => {
+    await jobs.ensureQueue(job.queue)
+    await jobs.enqueue(executor, job)
+  }
+
+  const read: StoreService["read"] = (f) =>
+    Effect.suspend(() => {
+      const effects: TxEffects = { headSeq: undefined, queues: new Set() }
+      return f(makeSqlTx(driver, enqueueOutsideTransaction, effects)).pipe(
+        Effect.tap(() => Effect.sync(() => afterCommit(effects)))
+      )
+    })
+
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      await unlisten?.().catch(onBackgroundError)
+      await jobs.stop().catch(onBackgroundError)
+      await driver.close().catch(onBackgroundError)
+    })()
+    return closing
+  }
+
+  const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+    Effect.tryPromise({ try: f, catch: (error) => toStoreError(operation, error) })
+
+  return {
+    name: options.name,
+    transaction,
+    read,
+    watchEvents: (listener) => {
+      listeners.add(listener)
+      return () => {
+        listeners.delete(listener)
+      }
+    },
+    defineQueue: (queue, policy) => attempt("defineQueue", () => jobs.defineQueue(queue, policy)),
+    work: (queue, handler, workOptions) =>
+      Effect.asVoid(
+        Effect.acquireRelease(
+          attempt("work", () => jobs.work(queue, handler, Math.max(1, workOptions?.concurrency ?? 1))),
+          (stop) => Effect.promise(() => stop().catch(onBackgroundError))
+        )
+      ),
+    deadJobs: (queue) => attempt("deadJobs", () => jobs.deadJobs(queue)),
+    close: Effect.promise(close)
+  }
+}

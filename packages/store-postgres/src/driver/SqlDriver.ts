@@ -1,0 +1,50 @@
+/** Rows as the driver returns them: column name to value. */
+export type Row = Record<string, unknown>
+
+/** A statement: its text, and a name when it is fixed text worth preparing once per connection. */
+export interface Statement {
+  readonly text: string
+  readonly name?: string | undefined
+}
+
+/** Something statements can run on: the pool, or one open transaction. */
+export interface SqlExecutor {
+  readonly query: (statement: Statement | string, params?: ReadonlyArray<unknown>) => Promise<Row[]>
+}
+
+/** An open transaction; exactly one of `commit` or `rollback` ends it. */
+export interface SqlTransaction extends SqlExecutor {
+  /** Runs several statements (no parameters) in one round trip, e.g. a migration. */
+  readonly exec: (sql: string) => Promise<void>
+  readonly commit: () => Promise<void>
+  /** Never rejects: a rollback that cannot reach the server drops the connection instead. */
+  readonly rollback: () => Promise<void>
+}
+
+/**
+ * The narrow primitive the store is built on, implemented for `pg` and for PGlite. Everything
+ * else (SQL, decoding, jobs) is shared, so both databases behave the same.
+ */
+export interface SqlDriver {
+  readonly name: "postgres" | "pglite"
+  /** Runs a statement outside any transaction (autocommit). */
+  readonly query: SqlExecutor["query"]
+  /** Runs several statements (no parameters) in one round trip, e.g. a migration. */
+  readonly exec: (sql: string) => Promise<void>
+  readonly begin: () => Promise<SqlTransaction>
+  /**
+   * Subscribes to a NOTIFY channel. Implementations resubscribe after a lost connection and then
+   * call `onReconnect`, so the caller can catch up on what it missed.
+   */
+  readonly listen: (
+    channel: string,
+    onPayload: (payload: string) => void,
+    onReconnect?: () => void
+  ) => Promise<() => Promise<void>>
+  readonly close: () => Promise<void>
+}
+
+const quote = (text: string) => text.replaceAll('"', '""')
+
+/** Quotes an identifier for LISTEN, which cannot take a parameter. */
+export const quoteIdent = (name: string): string => `"${quote(name)}"`

@@ -1,0 +1,147 @@
+import pg from "pg"
+import { quoteIdent, type Row, type SqlDriver, type SqlTransaction, type Statement } from "./SqlDriver.js"
+
+/** Options for the PostgreSQL driver; `pool` is passed to `pg.Pool` as is. */
+export interface PgDriverOptions {
+  readonly connectionString?: string | undefined
+  readonly pool?: pg.PoolConfig | undefined
+  /** Called with errors that have no caller to go to (an idle connection dropped by a restart). */
+  readonly onBackgroundError?: ((error: unknown) => void) | undefined
+}
+
+// Without parameters pg uses the simple protocol, which also runs several statements at once.
+const toQuery = (statement: Statement | string, params: ReadonlyArray<unknown> | undefined): pg.QueryConfig => {
+  const text = typeof statement === "string" ? statement : statement.text
+  const name = typeof statement === "string" ? undefined : statement.name
+  return {
+    text,
+    ...(params !== undefined && params.length > 0 ? { values: params as unknown[] } : {}),
+    ...(name === undefined ? {} : { name })
+  }
+}
+
+// A multi-statement query answers with one result per statement.
+const rowsOf = (result: pg.QueryResult | pg.QueryResult[]): Row[] =>
+  Array.isArray(result) ? result.flatMap((r) => r.rows ?? []) : result.rows
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** The {@link SqlDriver} on a `pg` pool, with a dedicated, self-healing LISTEN connection. */
+export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
+  const config: pg.PoolConfig = {
+    ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
+    max: 10,
+    ...options.pool
+  }
+  const pool = new pg.Pool(config)
+  const report = options.onBackgroundError ?? (() => {})
+  // Without a listener, an idle client killed by a server restart throws from the pool's
+  // EventEmitter and takes the process down; the pool already discards the broken client.
+  pool.on("error", report)
+  let closed = false
+
+  const query = async (statement: Statement | string, params?: ReadonlyArray<unknown>): Promise<Row[]> =>
+    rowsOf(await pool.query(toQuery(statement, params)))
+
+  const begin = async (): Promise<SqlTransaction> => {
+    const client = await pool.connect()
+    let done = false
+    const release = (error?: Error) => {
+      if (done) return
+      done = true
+      client.release(error)
+    }
+    try {
+      await client.query("BEGIN")
+    } catch (error) {
+      release(error as Error)
+      throw error
+    }
+    return {
+      query: async (statement, params) => rowsOf(await client.query(toQuery(statement, params))),
+      exec: async (sql) => {
+        await client.query(sql)
+      },
+      commit: async () => {
+        try {
+          await client.query("COMMIT")
+          release()
+        } catch (error) {
+          release(error as Error)
+          throw error
+        }
+      },
+      rollback: async () => {
+        try {
+          await client.query("ROLLBACK")
+          release()
+        } catch (error) {
+          // Destroying the connection rolls the transaction back on the server.
+          release(error as Error)
+        }
+      }
+    }
+  }
+
+  const listen: SqlDriver["listen"] = async (channel, onPayload, onReconnect) => {
+    let client: pg.Client | undefined
+    let stopped = false
+    let attempt = 0
+    const connect = async (initial = false): Promise<void> => {
+      while (!stopped && !closed) {
+        const next = new pg.Client(config)
+        try {
+          next.on("error", report)
+          next.on("notification", (n) => {
+            if (n.channel === channel) onPayload(n.payload ?? "")
+          })
+          next.on("end", () => {
+            if (client === next && !stopped && !closed) {
+              client = undefined
+              void connect()
+            }
+          })
+          await next.connect()
+          await next.query(`LISTEN ${quoteIdent(channel)}`)
+          client = next
+          if (attempt > 0) onReconnect?.()
+          attempt = 0
+          return
+        } catch (error) {
+          next.removeAllListeners("end")
+          if (initial) {
+            await next.end().catch(() => {})
+            throw error
+          }
+          report(error)
+          await next.end().catch(() => {})
+          attempt++
+          // Backoff while the server restarts: 100 ms doubling to 5 s.
+          await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)))
+        }
+      }
+    }
+    await connect(true)
+    return async () => {
+      stopped = true
+      const current = client
+      client = undefined
+      await current?.end().catch(() => {})
+    }
+  }
+
+  return {
+    name: "postgres",
+    query,
+    exec: async (sql) => {
+      await pool.query(sql)
+    },
+    begin,
+    listen,
+    close: async () => {
+      if (closed) return
+      closed = true
+      await pool.end()
+    }
+  }
+}

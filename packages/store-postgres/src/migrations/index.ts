@@ -1,0 +1,11 @@
+import * as initial from "./0001_initial.js"
+
+/** One schema change; `id`s increase and a released migration never changes. */
+export interface Migration {
+  readonly id: number
+  readonly name: string
+  readonly sql: string
+}
+
+/** Every migration, in order. Both PostgreSQL and PGlite run exactly these. */
+export const migrations: ReadonlyArray<Migration> = [{ id: 1, name: "initial", sql: initial.sql }]
