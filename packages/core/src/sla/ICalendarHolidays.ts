@@ -203,11 +203,13 @@ const collectEvent = (
       const key = isoOfDay(day).slice(5)
       if (!into.yearly.has(key)) into.yearly.set(key, { day, name })
     } else {
-      for (let year = 0; rule.count === undefined || year < rule.count; year++) {
+      // COUNT counts occurrences, and a skipped 29 February is none (RFC 5545 3.3.10).
+      for (let year = 0, made = 0; rule.count === undefined || made < rule.count; year++) {
         const occurrence = addYears(day, year)
         if (occurrence === undefined) continue
         if (rule.untilDay !== undefined && occurrence > rule.untilDay + (day - start.day)) break
         addDated(occurrence)
+        made++
       }
     }
   }

@@ -62,14 +62,17 @@ describe("holidaysFromICalendar", () => {
   it("expands yearly rules with COUNT or UNTIL into dates, skipping 29 February in common years", () => {
     const text = wrap(
       ...event("DTSTART;VALUE=DATE:20250501", "RRULE:FREQ=YEARLY;COUNT=3", "SUMMARY:May Day"),
-      ...event("DTSTART;VALUE=DATE:20240229", "RRULE:FREQ=YEARLY;UNTIL=20290301", "SUMMARY:Leap")
+      ...event("DTSTART;VALUE=DATE:20240229", "RRULE:FREQ=YEARLY;UNTIL=20290301", "SUMMARY:Leap"),
+      ...event("DTSTART;VALUE=DATE:20320229", "RRULE:FREQ=YEARLY;COUNT=2", "SUMMARY:Leap twice")
     )
     expect(Either.getOrThrow(holidaysFromICalendar(text, "UTC")).map((h) => h.date)).toEqual([
       "2024-02-29",
       "2025-05-01",
       "2026-05-01",
       "2027-05-01",
-      "2028-02-29"
+      "2028-02-29",
+      "2032-02-29",
+      "2036-02-29"
     ])
   })
 
