@@ -7,5 +7,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node22",
-  external: ["@dialogi/core", "effect", "pg", "@electric-sql/pglite"]
+  external: ["@dialogi/core", "effect", "pg", "pg-boss", "@electric-sql/pglite"]
 })

@@ -9,7 +9,10 @@ storeSuite("pglite in memory", async () => ({ store: await pgliteStore() }))
 
 storeSuite("pglite in a data directory", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "dialogi-pglite-"))
-  return { store: await pgliteStore({ dataDir }), cleanup: () => rm(dataDir, { recursive: true, force: true }) }
+  return {
+    store: await pgliteStore({ dataDir }),
+    cleanup: () => rm(dataDir, { recursive: true, force: true })
+  }
 })
 
 const databaseUrl = process.env.DATABASE_URL

@@ -4,7 +4,9 @@ import pg from "pg"
  * A fresh database on the server of `DATABASE_URL`, dropped by `drop`. Fails (never skips) when
  * the server cannot be reached: CI that sets DATABASE_URL means to test against it.
  */
-export const createTestDatabase = async (url: string): Promise<{ url: string; drop: () => Promise<void> }> => {
+export const createTestDatabase = async (
+  url: string
+): Promise<{ url: string; drop: () => Promise<void> }> => {
   const name = `dialogi_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
   const admin = new pg.Client({ connectionString: url })
   await admin.connect()

@@ -10,7 +10,10 @@ export interface PgDriverOptions {
 }
 
 // Without parameters pg uses the simple protocol, which also runs several statements at once.
-const toQuery = (statement: Statement | string, params: ReadonlyArray<unknown> | undefined): pg.QueryConfig => {
+const toQuery = (
+  statement: Statement | string,
+  params: ReadonlyArray<unknown> | undefined
+): pg.QueryConfig => {
   const text = typeof statement === "string" ? statement : statement.text
   const name = typeof statement === "string" ? undefined : statement.name
   return {
