@@ -49,10 +49,19 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
   const begin = async (): Promise<SqlTransaction> => {
     const client = await pool.connect()
     let done = false
+    let broken: Error | undefined
+    // The pool listens for errors only on idle clients. A checked-out client that the server
+    // drops between two statements (a restart: 57P01) emits 'error', which must not go unheard.
+    const onError = (error: Error) => {
+      broken = error
+      report(error)
+    }
+    client.on("error", onError)
     const release = (error?: Error) => {
       if (done) return
       done = true
-      client.release(error)
+      client.removeListener("error", onError)
+      client.release(error ?? broken)
     }
     try {
       await client.query("BEGIN")
