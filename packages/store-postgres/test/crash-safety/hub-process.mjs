@@ -2,20 +2,9 @@
 // adapter, its webhook served over node:http. Imports the BUILT packages (dist), like a user's
 // app would. Env: DATABASE_URL, PORT, WEBHOOK_SECRET. Prints "ready <pid> <port>" when serving.
 import http from "node:http"
-import { registerHooks } from "node:module"
-
-// `@dialogi/core/testing` re-exports the vitest-based conformance suites next to the test
-// adapter, so importing it outside a vitest worker throws ("Vitest failed to access its internal
-// state"). This process only needs the adapter: map "vitest" to an inert stub.
-const vitestStub = new URL("./vitest-stub.mjs", import.meta.url).href
-registerHooks({
-  resolve: (specifier, context, next) =>
-    specifier === "vitest" ? { url: vitestStub, shortCircuit: true } : next(specifier, context)
-})
-
-const { createHub, toNodeListener } = await import("@dialogi/core")
-const { createTestChannelAdapter } = await import("@dialogi/core/testing")
-const { postgresStore } = await import("@dialogi/store-postgres")
+import { createHub, toNodeListener } from "@dialogi/core"
+import { createTestChannelAdapter } from "@dialogi/core/test-channel"
+import { postgresStore } from "@dialogi/store-postgres"
 
 const databaseUrl = process.env.DATABASE_URL
 const port = Number(process.env.PORT)
