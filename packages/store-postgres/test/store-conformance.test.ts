@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { storeSuite } from "@dialogi/core/testing"
 import { pgliteStore, postgresStore } from "../src/index.js"
-import { createTestDatabase } from "./testDatabase.js"
+import { createTestDatabase, requiredDatabaseUrl } from "./testDatabase.js"
 
 storeSuite("pglite in memory", async () => ({ store: await pgliteStore() }))
 
@@ -15,8 +15,8 @@ storeSuite("pglite in a data directory", async () => {
   }
 })
 
-const databaseUrl = process.env.DATABASE_URL
-if (databaseUrl !== undefined && databaseUrl !== "") {
+const databaseUrl = requiredDatabaseUrl()
+if (databaseUrl !== undefined) {
   storeSuite("postgres", async () => {
     const database = await createTestDatabase(databaseUrl)
     return { store: await postgresStore({ connectionString: database.url }), cleanup: database.drop }

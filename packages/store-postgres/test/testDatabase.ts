@@ -30,3 +30,15 @@ export const createTestDatabase = async (
     }
   }
 }
+
+/**
+ * The PostgreSQL URL the tests must use. In CI (`CI` set) it is required: a suite that quietly
+ * ran on PGlite only would pass without ever touching the server.
+ */
+export const requiredDatabaseUrl = (): string | undefined => {
+  const url = process.env.DATABASE_URL
+  if (url !== undefined && url !== "") return url
+  if (process.env.CI)
+    throw new Error("[dialogi/store-postgres] CI is set but DATABASE_URL is not: refusing to skip PostgreSQL")
+  return undefined
+}

@@ -1,0 +1,31 @@
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { hubSuite } from "@dialogi/core/testing"
+import { pgliteStore, postgresStore } from "../src/index.js"
+import { createTestDatabase, requiredDatabaseUrl } from "./testDatabase.js"
+
+hubSuite("pglite", {
+  make: async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "dialogi-hub-pglite-"))
+    return {
+      store: await pgliteStore({ dataDir }),
+      reopen: () => pgliteStore({ dataDir }),
+      cleanup: () => rm(dataDir, { recursive: true, force: true })
+    }
+  }
+})
+
+const databaseUrl = requiredDatabaseUrl()
+if (databaseUrl !== undefined) {
+  hubSuite("postgres", {
+    make: async () => {
+      const database = await createTestDatabase(databaseUrl)
+      return {
+        store: await postgresStore({ connectionString: database.url }),
+        reopen: () => postgresStore({ connectionString: database.url }),
+        cleanup: database.drop
+      }
+    }
+  })
+}
