@@ -45,10 +45,17 @@ await hub.ingest({
 })
 
 await hub.assign(first.conversationId, { _tag: "agent", id: "mikko" })
-await hub.note(first.conversationId, "Carrier confirms the parcel is at the pickup point.", { _tag: "agent", id: "mikko" })
-const reply = await hub.reply(first.conversationId, "Your parcel is waiting at the pickup point. Sorry for the wait!", {
-  author: { _tag: "agent", id: "mikko" }
+await hub.note(first.conversationId, "Carrier confirms the parcel is at the pickup point.", {
+  _tag: "agent",
+  id: "mikko"
 })
+const reply = await hub.reply(
+  first.conversationId,
+  "Your parcel is waiting at the pickup point. Sorry for the wait!",
+  {
+    author: { _tag: "agent", id: "mikko" }
+  }
+)
 print("Sending the agent's reply on the customer's latest channel:")
 for (let i = 0; i < 100; i++) {
   const { messages } = await hub.thread(first.conversationId)
@@ -62,7 +69,9 @@ print(`  identities: ${thread.contact.identities.map((i) => `${i.channel}:${i.ad
 for (const message of thread.messages) {
   const text = message.parts.map((p) => (p._tag === "text" ? p.text : `[${p._tag}]`)).join(" ")
   const who = message.author._tag === "contact" ? "customer" : `${message.author._tag}`
-  print(`  [${message.channel.padEnd(5)}] ${who.padEnd(8)} ${message.visibility === "internal" ? "(note) " : ""}${text}  <${message.status._tag}>`)
+  print(
+    `  [${message.channel.padEnd(5)}] ${who.padEnd(8)} ${message.visibility === "internal" ? "(note) " : ""}${text}  <${message.status._tag}>`
+  )
 }
 
 print("\nEvent log (a CRM consumes this from any cursor):")
