@@ -6,6 +6,7 @@ import {
   type EventSeq,
   contactOf as eventContactOf,
   conversationOf as eventConversationOf,
+  type MessageId,
   type NewJob,
   parseConversationCursor,
   type StoreError,
@@ -27,9 +28,13 @@ const fixed = (name: string, text: string): Statement => ({ name: `dialogi_${nam
 
 const sql = {
   lock: fixed("lock", "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k"),
-  findIdentity: fixed(
-    "find_identity",
-    "SELECT contact_id, channel, address, verified FROM dialogi_identities WHERE channel = $1 AND address = $2"
+  // Bulk statements take one array per column and unnest them: one round trip per batch, and
+  // one prepared statement whatever the batch size. Semi-joins (IN (SELECT ...)) keep duplicate
+  // keys from duplicating rows; every key lookup is a primary-key or unique-index probe.
+  findIdentities: fixed(
+    "find_identities",
+    `SELECT contact_id, channel, address, verified FROM dialogi_identities
+     WHERE (channel, address) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
   ),
   getContact: fixed(
     "get_contact",
@@ -38,13 +43,17 @@ const sql = {
        FROM dialogi_identities i WHERE i.contact_id = c.id) AS identities
      FROM dialogi_contacts c WHERE c.id = $1`
   ),
-  insertContact: fixed(
-    "insert_contact",
+  // Contacts and all their identities in one statement. Identities are inserted in array order,
+  // which is what `position` (the order getContact returns them in) records.
+  insertContacts: fixed(
+    "insert_contacts",
     `WITH c AS (
        INSERT INTO dialogi_contacts (id, name, attributes, merged_into, created_at)
-       VALUES ($1, $2, $3::text::jsonb, $4, $5))
+       SELECT id, name, attributes::jsonb, merged_into, created_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+         AS t(id, name, attributes, merged_into, created_at))
      INSERT INTO dialogi_identities (channel, address, contact_id, verified)
-     SELECT ch, ad, $1, v FROM unnest($6::text[], $7::text[], $8::bool[]) AS t(ch, ad, v)
+     SELECT ch, ad, cid, v FROM unnest($6::text[], $7::text[], $8::text[], $9::bool[]) AS t(ch, ad, cid, v)
      ON CONFLICT (channel, address) DO UPDATE SET contact_id = excluded.contact_id, verified = excluded.verified`
   ),
   addIdentity: fixed(
@@ -69,38 +78,62 @@ const sql = {
   ),
   getMerge: fixed("get_merge", "SELECT * FROM dialogi_merges WHERE id = $1"),
   markMergeUndone: fixed("merge_undone", "UPDATE dialogi_merges SET undone_at = $2 WHERE id = $1"),
-  getConversation: fixed("get_conversation", "SELECT * FROM dialogi_conversations WHERE id = $1"),
-  findOpenConversation: fixed(
-    "find_open_conversation",
-    `SELECT * FROM dialogi_conversations WHERE contact_id = $1 AND status <> 'resolved'
-     ORDER BY last_message_at DESC, id DESC LIMIT 1`
+  getConversations: fixed(
+    "get_conversations",
+    "SELECT * FROM dialogi_conversations WHERE id = ANY($1::text[])"
+  ),
+  // One index probe per contact (LIMIT 1 on the partial index of non-resolved conversations), so
+  // neither a contact's resolved history nor several open conversations are read. `k` is distinct.
+  findOpenConversations: fixed(
+    "find_open_conversations",
+    `SELECT c.* FROM unnest($1::text[]) AS k(contact_id)
+     CROSS JOIN LATERAL (
+       SELECT * FROM dialogi_conversations c
+       WHERE c.contact_id = k.contact_id AND c.status <> 'resolved'
+       ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1) c`
   ),
   conversationsOf: fixed("conversations_of", "SELECT id FROM dialogi_conversations WHERE contact_id = $1"),
   moveConversations: fixed(
     "move_conversations",
     "UPDATE dialogi_conversations SET contact_id = $2 WHERE id = ANY($1::text[])"
   ),
-  insertConversation: fixed(
-    "insert_conversation",
+  // Tags are a text[] per row; arrays of arrays cannot be unnested per row, so each row's tags
+  // travel as a JSON array.
+  insertConversations: fixed(
+    "insert_conversations",
     `INSERT INTO dialogi_conversations (${rows.conversationColumns})
-     VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8::text::jsonb, $9, $10, $11, $12, $13)`
+     SELECT id, contact_id, status, assignee_kind, assignee_id, priority,
+       ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), external_refs::jsonb,
+       last_inbound_channel, last_inbound_at, last_message_at, created_at, updated_at
+     FROM ${rows.conversationUnnest}`
   ),
-  updateConversation: fixed(
-    "update_conversation",
-    `UPDATE dialogi_conversations SET contact_id = $2, status = $3, assignee_kind = $4, assignee_id = $5,
-       priority = $6, tags = $7::text[], external_refs = $8::text::jsonb, last_inbound_channel = $9,
-       last_inbound_at = $10, last_message_at = $11, created_at = $12, updated_at = $13
-     WHERE id = $1`
+  updateConversations: fixed(
+    "update_conversations",
+    `UPDATE dialogi_conversations c SET contact_id = t.contact_id, status = t.status,
+       assignee_kind = t.assignee_kind, assignee_id = t.assignee_id, priority = t.priority,
+       tags = ARRAY(SELECT jsonb_array_elements_text(t.tags::jsonb)), external_refs = t.external_refs::jsonb,
+       last_inbound_channel = t.last_inbound_channel, last_inbound_at = t.last_inbound_at,
+       last_message_at = t.last_message_at, created_at = t.created_at, updated_at = t.updated_at
+     FROM ${rows.conversationUnnest}
+     WHERE c.id = t.id`
   ),
-  findByProviderId: fixed(
-    "find_by_provider_id",
-    `SELECT ${rows.messageColumns} FROM dialogi_messages WHERE channel = $1 AND provider_message_id = $2`
+  findByProviderIds: fixed(
+    "find_by_provider_ids",
+    `SELECT ${rows.messageColumns} FROM dialogi_messages
+     WHERE (channel, provider_message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
   ),
   getMessage: fixed("get_message", `SELECT ${rows.messageColumns} FROM dialogi_messages WHERE id = $1`),
-  insertMessage: fixed(
-    "insert_message",
+  // ON CONFLICT DO NOTHING also skips a later row of the same batch with the same key: the
+  // first one in array order is inserted, as a loop of single inserts would.
+  insertMessages: fixed(
+    "insert_messages",
     `INSERT INTO dialogi_messages (${rows.messageColumns}, metadata)
-     VALUES ($1, $2, $3, $4::text::jsonb, $5, $6::text::jsonb, $7, $8, $9::text::jsonb, $10, $11, $12::text::jsonb)
+     SELECT id, conversation_id, direction, author::jsonb, channel, parts::jsonb, visibility,
+       provider_message_id, status::jsonb, created_at, sent_at, metadata::jsonb
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+       $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[])
+       AS t(id, conversation_id, direction, author, channel, parts, visibility, provider_message_id, status,
+         created_at, sent_at, metadata)
      ON CONFLICT (channel, provider_message_id) DO NOTHING RETURNING id`
   ),
   setMessageStatus: fixed(
@@ -205,20 +238,18 @@ export const makeSqlTx = (
       const sorted = [...new Set(keys)].sort()
       return sorted.length === 0 ? Effect.void : exec("lock", sql.lock, [sorted])
     },
-    findIdentity: (channel, address) =>
-      one("findIdentity", sql.findIdentity, [channel, address], rows.identityRowOf),
+    findIdentities: (keys) =>
+      keys.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            q("findIdentities", sql.findIdentities, [keys.map((k) => k.channel), keys.map((k) => k.address)]),
+            (result) => result.map(rows.identityRowOf)
+          ),
     getContact: (id) => one("getContact", sql.getContact, [id], rows.contactOf),
-    insertContact: (c) =>
-      exec("insertContact", sql.insertContact, [
-        c.id,
-        c.name ?? null,
-        JSON.stringify(c.attributes),
-        c.mergedInto ?? null,
-        c.createdAt,
-        c.identities.map((i) => i.channel),
-        c.identities.map((i) => i.address),
-        c.identities.map((i) => i.verified)
-      ]),
+    insertContacts: (contacts) =>
+      contacts.length === 0
+        ? Effect.void
+        : exec("insertContacts", sql.insertContacts, rows.contactsParams(contacts)),
     addIdentity: (contactId, i) =>
       exec("addIdentity", sql.addIdentity, [i.channel, i.address, contactId, i.verified]),
     setIdentityVerified: (channel, address) =>
@@ -247,17 +278,36 @@ export const makeSqlTx = (
       ]),
     getMerge: (id) => one("getMerge", sql.getMerge, [id], rows.mergeOf),
     markMergeUndone: (id, at) => exec("markMergeUndone", sql.markMergeUndone, [id, at]),
-    getConversation: (id) => one("getConversation", sql.getConversation, [id], rows.conversationOf),
-    findOpenConversation: (contactId) =>
-      one("findOpenConversation", sql.findOpenConversation, [contactId], rows.conversationOf),
+    getConversations: (ids) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : Effect.map(q("getConversations", sql.getConversations, [ids]), (result) =>
+            result.map(rows.conversationOf)
+          ),
+    findOpenConversations: (contactIds) =>
+      contactIds.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            q("findOpenConversations", sql.findOpenConversations, [[...new Set(contactIds)]]),
+            (result) => result.map(rows.conversationOf)
+          ),
     conversationsOf: (contactId) =>
       Effect.map(q("conversationsOf", sql.conversationsOf, [contactId]), (result) =>
         result.map((r) => r.id as ReturnType<typeof rows.conversationOf>["id"])
       ),
     moveConversations: (ids, to) =>
       ids.length === 0 ? Effect.void : exec("moveConversations", sql.moveConversations, [ids, to]),
-    insertConversation: (c) => exec("insertConversation", sql.insertConversation, rows.conversationParams(c)),
-    updateConversation: (c) => exec("updateConversation", sql.updateConversation, rows.conversationParams(c)),
+    insertConversations: (cs) =>
+      cs.length === 0
+        ? Effect.void
+        : exec("insertConversations", sql.insertConversations, rows.conversationsParams(cs)),
+    updateConversations: (cs) => {
+      if (cs.length === 0) return Effect.void
+      // UPDATE ... FROM applies one arbitrary source row per target row: the last write of an id wins,
+      // as it would with one update after another.
+      const last = [...new Map(cs.map((c) => [c.id as string, c])).values()]
+      return exec("updateConversations", sql.updateConversations, rows.conversationsParams(last))
+    },
     listConversations: (filter, page) => {
       const { text, params } = listConversationsSql(filter, page)
       return Effect.map(q("listConversations", text, params), (result) => {
@@ -266,27 +316,23 @@ export const makeSqlTx = (
         return { items, next: result.length > page.limit && last ? conversationCursor(last) : undefined }
       })
     },
-    findMessageByProviderId: (channel, providerMessageId) =>
-      one("findMessageByProviderId", sql.findByProviderId, [channel, providerMessageId], rows.messageOf),
+    findMessagesByProviderIds: (keys) =>
+      keys.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            q("findMessagesByProviderIds", sql.findByProviderIds, [
+              keys.map((k) => k.channel),
+              keys.map((k) => k.providerMessageId)
+            ]),
+            (result) => result.map(rows.messageOf)
+          ),
     getMessage: (id) => one("getMessage", sql.getMessage, [id], rows.messageOf),
-    insertMessage: (m, metadata) =>
-      Effect.map(
-        q("insertMessage", sql.insertMessage, [
-          m.id,
-          m.conversationId,
-          m.direction,
-          JSON.stringify(m.author),
-          m.channel,
-          JSON.stringify(m.parts),
-          m.visibility,
-          m.providerMessageId ?? null,
-          JSON.stringify(m.status),
-          m.createdAt,
-          m.sentAt,
-          JSON.stringify(metadata)
-        ]),
-        (result) => result.length > 0
-      ),
+    insertMessages: (items) =>
+      items.length === 0
+        ? Effect.succeed([])
+        : Effect.map(q("insertMessages", sql.insertMessages, rows.messagesParams(items)), (result) =>
+            result.map((r) => r.id as MessageId)
+          ),
     setMessageStatus: (id, status, providerMessageId) =>
       exec("setMessageStatus", sql.setMessageStatus, [id, JSON.stringify(status), providerMessageId ?? null]),
     lastInbound: (conversationId, channel) =>

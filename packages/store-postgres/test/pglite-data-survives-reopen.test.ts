@@ -13,14 +13,14 @@ it("keeps contacts, events and queued jobs in a PGlite data directory across reo
     await Effect.runPromise(
       first.transaction((tx) =>
         Effect.gen(function* () {
-          yield* tx.insertContact(
+          yield* tx.insertContacts([
             new Contact({
               id: "c1" as ContactId,
               attributes: { a: 1 },
               identities: [],
               createdAt: new Date(1000)
             })
-          )
+          ])
           yield* tx.appendEvents(
             [{ _tag: "conversation.resolved", conversationId: "k" as never }],
             new Date(2000)

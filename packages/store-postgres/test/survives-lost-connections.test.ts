@@ -43,7 +43,7 @@ describe.runIf(databaseUrl !== undefined)("postgres store after its connections 
         Effect.runPromiseExit(
           store.transaction((tx) =>
             Effect.zipRight(
-              tx.insertContact(contact(id)),
+              tx.insertContacts([contact(id)]),
               tx.appendEvents(
                 [{ _tag: "contact.created", contactId: id as ContactId, contact: contact(id) }],
                 new Date()

@@ -7,7 +7,7 @@ import type { DialogiEvent } from "../domain/Event.js"
 import type { Author, Message } from "../domain/Message.js"
 import * as Hub from "../hub/Hub.js"
 import type { HubOptions } from "../hub/HubConfig.js"
-import type { IngestResult } from "../hub/ingestInTransaction.js"
+import type { IngestResult } from "../hub/ingest/ingestOne.js"
 import type { ReplyCheck } from "../hub/replyRules.js"
 import type { ConversationFilter, ConversationPage, MergeRecord, StoreService } from "../store/Store.js"
 

@@ -13,6 +13,7 @@ import {
 import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import { type ContactId, type ConversationId, type MergeId, type MessageId, newId } from "../domain/Ids.js"
 import { type Author, canAdvance, Message, MessagePart } from "../domain/Message.js"
+import { findIdentity, findMessageByProviderId, getConversation } from "../store/rowLookups.js"
 import {
   type ConversationFilter,
   type ConversationPage,
@@ -24,9 +25,9 @@ import { makeAdapterRegistry } from "./AdapterRegistry.js"
 import { mergeContacts, unmergeContacts } from "./contactMerge.js"
 import { eventStream } from "./eventStream.js"
 import { type HubOptions, resolveHubOptions } from "./HubConfig.js"
-import { makeIngestBatcher } from "./IngestBatcher.js"
-import type { IngestResult } from "./ingestInTransaction.js"
-import { decodeStatusUpdate, normalizeEnvelope } from "./normalizeEnvelope.js"
+import { makeIngestBatcher } from "./ingest/IngestBatcher.js"
+import type { IngestResult } from "./ingest/ingestOne.js"
+import { decodeStatusUpdate, normalizeEnvelope } from "./ingest/normalizeEnvelope.js"
 import { checkReply, type ReplyCheck } from "./replyRules.js"
 import { handleSendJob, sendQueue } from "./sendWorker.js"
 
@@ -159,7 +160,7 @@ export const make = (
     })
 
     const loadConversation = (tx: Parameters<Parameters<StoreService["read"]>[0]>[0], id: string) =>
-      Effect.flatMap(tx.getConversation(id as ConversationId), (c) =>
+      Effect.flatMap(getConversation(tx, id as ConversationId), (c) =>
         c ? Effect.succeed(c) : Effect.fail(new NotFound({ entity: "conversation", id }))
       )
     const loadContact = (tx: Parameters<Parameters<StoreService["read"]>[0]>[0], id: string) =>
@@ -175,7 +176,7 @@ export const make = (
         const update = yield* decodeStatusUpdate(input)
         yield* store.transaction((tx) =>
           Effect.gen(function* () {
-            const message = yield* tx.findMessageByProviderId(update.channel, update.providerMessageId)
+            const message = yield* findMessageByProviderId(tx, update.channel, update.providerMessageId)
             if (!message)
               return yield* new NotFound({
                 entity: "message",
@@ -230,10 +231,10 @@ export const make = (
             createdAt: now,
             sentAt: now
           })
-          yield* tx.insertMessage(message, {})
-          yield* tx.updateConversation(
+          yield* tx.insertMessages([{ message, metadata: {} }])
+          yield* tx.updateConversations([
             new Conversation({ ...conversation, lastMessageAt: now, updatedAt: now })
-          )
+          ])
           if (visibility === "public")
             yield* tx.enqueueJob({ queue: sendQueue, payload: { messageId: message.id }, key: message.id })
           yield* tx.appendEvents(
@@ -260,7 +261,7 @@ export const make = (
           const { next, events } = change(current)
           if (events.length === 0) return current
           const updated = new Conversation({ ...next, updatedAt: now })
-          yield* tx.updateConversation(updated)
+          yield* tx.updateConversations([updated])
           yield* tx.appendEvents(events, now)
           return updated
         })
@@ -367,7 +368,7 @@ export const make = (
               const now = new Date()
               yield* tx.lock([`id:${input.channel}:${address}`, `contact:${contactId}`])
               const contact = yield* loadContact(tx, contactId)
-              const row = yield* tx.findIdentity(input.channel, address)
+              const row = yield* findIdentity(tx, input.channel, address)
               const identity = { channel: input.channel as Contact["identities"][number]["channel"], address }
               if (row?.contactId === contact.id) {
                 if (input.verified && !row.identity.verified)

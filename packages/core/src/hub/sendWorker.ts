@@ -4,6 +4,7 @@ import { isSendFailed } from "../adapter/SendFailed.js"
 import type { EventBody } from "../domain/Event.js"
 import type { MessageId } from "../domain/Ids.js"
 import { canAdvance, type DeliveryStatus } from "../domain/Message.js"
+import { getConversation } from "../store/rowLookups.js"
 import type { Job, JobRetry, StoreService } from "../store/Store.js"
 import type { AdapterRegistry } from "./AdapterRegistry.js"
 import type { ResolvedHubOptions } from "./HubConfig.js"
@@ -78,7 +79,7 @@ export const handleSendJob =
         Effect.gen(function* () {
           const message = yield* tx.getMessage(messageId)
           if (!message) return undefined
-          const conversation = yield* tx.getConversation(message.conversationId)
+          const conversation = yield* getConversation(tx, message.conversationId)
           const contact = conversation ? yield* tx.getContact(conversation.contactId) : undefined
           return { message, contact }
         })

@@ -8,6 +8,7 @@ import { conversationCursor, matchesFilter, sortConversations } from "./conversa
 import { retryDelay } from "./retryDelay.js"
 import {
   type DeadJob,
+  type IdentityRow,
   type Job,
   type JobRetry,
   type MergeRecord,
@@ -39,6 +40,8 @@ interface State {
   contacts: Map<string, ContactRow>
   identities: Map<string, { contactId: ContactId; identity: Identity }>
   conversations: Map<string, Conversation>
+  /** contactId -> ids of its conversations, so per-contact lookups do not scan every conversation. */
+  conversationsByContact: Map<string, Set<string>>
   messages: Map<string, Message>
   providerIndex: Map<string, MessageId>
   merges: Map<string, MergeRecord>
@@ -60,6 +63,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
       contacts: new Map(),
       identities: new Map(),
       conversations: new Map(),
+      conversationsByContact: new Map(),
       messages: new Map(),
       providerIndex: new Map(),
       merges: new Map(),
@@ -84,6 +88,32 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
       record(() => (had ? map.set(key, previous as V) : map.delete(key)))
     }
 
+    const indexConversation = (contactId: string, id: string, add: boolean) => {
+      const ids = state.conversationsByContact.get(contactId)
+      if (!add) ids?.delete(id)
+      else if (ids) ids.add(id)
+      else state.conversationsByContact.set(contactId, new Set([id]))
+    }
+    /** Writes a conversation row, keeping the contact index in step (and undoable). */
+    const putConversation = (c: Conversation) => {
+      const id = c.id as string
+      const previous = state.conversations.get(id)
+      setIn(state.conversations, id, c)
+      if (previous?.contactId === c.contactId) return
+      if (previous) indexConversation(previous.contactId, id, false)
+      indexConversation(c.contactId, id, true)
+      record(() => {
+        indexConversation(c.contactId, id, false)
+        if (previous) indexConversation(previous.contactId, id, true)
+      })
+    }
+    /** Listing order: newest activity first, then highest id. */
+    const newer = (a: Conversation, b: Conversation) => {
+      const ta = a.lastMessageAt.getTime()
+      const tb = b.lastMessageAt.getTime()
+      return ta !== tb ? ta > tb : a.id > b.id
+    }
+
     const contactOfRow = (row: ContactRow): Contact =>
       new Contact({
         id: row.id,
@@ -98,27 +128,37 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
 
     const tx: StoreTx = {
       lock: () => Effect.void,
-      findIdentity: (channel, address) =>
-        Effect.sync(() => state.identities.get(identityKey(channel, address))),
+      findIdentities: (keys) =>
+        Effect.sync(() => {
+          const found = new Map<string, IdentityRow>()
+          for (const { channel, address } of keys) {
+            const key = identityKey(channel, address)
+            const row = state.identities.get(key)
+            if (row) found.set(key, row)
+          }
+          return [...found.values()]
+        }),
       getContact: (id) =>
         Effect.sync(() => {
           const row = state.contacts.get(id)
           return row ? contactOfRow(row) : undefined
         }),
-      insertContact: (contact) =>
+      insertContacts: (contacts) =>
         Effect.sync(() => {
-          setIn(state.contacts, contact.id as string, {
-            id: contact.id,
-            name: contact.name,
-            attributes: { ...contact.attributes },
-            mergedInto: contact.mergedInto,
-            createdAt: contact.createdAt
-          })
-          for (const identity of contact.identities)
-            setIn(state.identities, identityKey(identity.channel, identity.address), {
-              contactId: contact.id,
-              identity
+          for (const contact of contacts) {
+            setIn(state.contacts, contact.id as string, {
+              id: contact.id,
+              name: contact.name,
+              attributes: { ...contact.attributes },
+              mergedInto: contact.mergedInto,
+              createdAt: contact.createdAt
             })
+            for (const identity of contact.identities)
+              setIn(state.identities, identityKey(identity.channel, identity.address), {
+                contactId: contact.id,
+                identity
+              })
+          }
         }),
       addIdentity: (contactId, identity) =>
         Effect.sync(() =>
@@ -153,27 +193,48 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           const merge = state.merges.get(id)
           if (merge) setIn(state.merges, id as string, { ...merge, undoneAt: at })
         }),
-      getConversation: (id) => Effect.sync(() => state.conversations.get(id)),
-      findOpenConversation: (contactId) =>
+      getConversations: (ids) =>
         Effect.sync(() => {
-          const open = [...state.conversations.values()].filter(
-            (c) => c.contactId === contactId && c.status !== "resolved"
-          )
-          return sortConversations(open)[0]
+          const found: Conversation[] = []
+          for (const id of new Set(ids)) {
+            const c = state.conversations.get(id)
+            if (c) found.push(c)
+          }
+          return found
+        }),
+      findOpenConversations: (contactIds) =>
+        Effect.sync(() => {
+          const found: Conversation[] = []
+          for (const contactId of new Set(contactIds)) {
+            let best: Conversation | undefined
+            for (const id of state.conversationsByContact.get(contactId) ?? []) {
+              const c = state.conversations.get(id)!
+              if (c.status !== "resolved" && (best === undefined || newer(c, best))) best = c
+            }
+            if (best) found.push(best)
+          }
+          return found
         }),
       conversationsOf: (contactId) =>
         Effect.sync(() =>
-          [...state.conversations.values()].filter((c) => c.contactId === contactId).map((c) => c.id)
+          [...(state.conversationsByContact.get(contactId) ?? [])].map((id) => id as ConversationId)
         ),
       moveConversations: (ids, to) =>
         Effect.sync(() => {
           for (const id of ids) {
             const c = state.conversations.get(id)
-            if (c) setIn(state.conversations, id as string, new Conversation({ ...c, contactId: to }))
+            if (c) putConversation(new Conversation({ ...c, contactId: to }))
           }
         }),
-      insertConversation: (c) => Effect.sync(() => setIn(state.conversations, c.id as string, c)),
-      updateConversation: (c) => Effect.sync(() => setIn(state.conversations, c.id as string, c)),
+      insertConversations: (cs) =>
+        Effect.sync(() => {
+          for (const c of cs) putConversation(c)
+        }),
+      // Like UPDATE ... WHERE id: a conversation that does not exist is not created.
+      updateConversations: (cs) =>
+        Effect.sync(() => {
+          for (const c of cs) if (state.conversations.has(c.id)) putConversation(c)
+        }),
       listConversations: (filter, page) =>
         Effect.sync(() => {
           const channelsOf = (id: ConversationId) => {
@@ -194,21 +255,30 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
             next: items.length > page.limit ? conversationCursor(slice[slice.length - 1]!) : undefined
           }
         }),
-      findMessageByProviderId: (channel, providerMessageId) =>
+      findMessagesByProviderIds: (keys) =>
         Effect.sync(() => {
-          const id = state.providerIndex.get(identityKey(channel, providerMessageId))
-          return id ? state.messages.get(id) : undefined
+          const found = new Map<string, Message>()
+          for (const { channel, providerMessageId } of keys) {
+            const id = state.providerIndex.get(identityKey(channel, providerMessageId))
+            const m = id === undefined ? undefined : state.messages.get(id)
+            if (m) found.set(m.id, m)
+          }
+          return [...found.values()]
         }),
       getMessage: (id) => Effect.sync(() => state.messages.get(id)),
-      insertMessage: (message) =>
+      insertMessages: (items) =>
         Effect.sync(() => {
-          if (message.providerMessageId !== undefined) {
-            const key = identityKey(message.channel, message.providerMessageId)
-            if (state.providerIndex.has(key)) return false
-            setIn(state.providerIndex, key, message.id)
+          const inserted: MessageId[] = []
+          for (const { message } of items) {
+            if (message.providerMessageId !== undefined) {
+              const key = identityKey(message.channel, message.providerMessageId)
+              if (state.providerIndex.has(key)) continue
+              setIn(state.providerIndex, key, message.id)
+            }
+            setIn(state.messages, message.id as string, message)
+            inserted.push(message.id)
           }
-          setIn(state.messages, message.id as string, message)
-          return true
+          return inserted
         }),
       setMessageStatus: (id, status, providerMessageId) =>
         Effect.sync(() => {

@@ -6,6 +6,24 @@ import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import type { ContactId, ConversationId, MergeId, MessageId } from "../domain/Ids.js"
 import type { DeliveryStatus, Message } from "../domain/Message.js"
 
+/** An identity's key: its channel and normalized address. */
+export interface IdentityKey {
+  readonly channel: string
+  readonly address: string
+}
+
+/** A provider message's key: the permanent dedupe key on its channel. */
+export interface ProviderMessageKey {
+  readonly channel: string
+  readonly providerMessageId: string
+}
+
+/** A message to insert with the channel-specific facts kept beside it. */
+export interface NewMessage {
+  readonly message: Message
+  readonly metadata: Readonly<Record<string, unknown>>
+}
+
 /** Where an identity points. */
 export interface IdentityRow {
   readonly contactId: ContactId
@@ -96,12 +114,16 @@ export interface StoreTx {
    */
   readonly lock: (keys: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
 
-  readonly findIdentity: (
-    channel: string,
-    address: string
-  ) => Effect.Effect<IdentityRow | undefined, StoreError>
+  // Bulk reads and writes take and return arrays so that one statement serves a whole ingest
+  // batch (group commit): round trips, not rows, are what an ingest costs.
+
+  /** The identities among `keys` that exist (any order; missing keys are simply absent). */
+  readonly findIdentities: (
+    keys: ReadonlyArray<IdentityKey>
+  ) => Effect.Effect<ReadonlyArray<IdentityRow>, StoreError>
   readonly getContact: (id: ContactId) => Effect.Effect<Contact | undefined, StoreError>
-  readonly insertContact: (contact: Contact) => Effect.Effect<void, StoreError>
+  /** Inserts contacts together with their identities. */
+  readonly insertContacts: (contacts: ReadonlyArray<Contact>) => Effect.Effect<void, StoreError>
   readonly addIdentity: (contactId: ContactId, identity: Identity) => Effect.Effect<void, StoreError>
   readonly setIdentityVerified: (channel: string, address: string) => Effect.Effect<void, StoreError>
   /** Moves identities (matched by channel + address) to another contact. */
@@ -114,32 +136,46 @@ export interface StoreTx {
   readonly getMerge: (id: MergeId) => Effect.Effect<MergeRecord | undefined, StoreError>
   readonly markMergeUndone: (id: MergeId, at: Date) => Effect.Effect<void, StoreError>
 
-  readonly getConversation: (id: ConversationId) => Effect.Effect<Conversation | undefined, StoreError>
-  /** The most recently active conversation of the contact that is not resolved. */
-  readonly findOpenConversation: (contactId: ContactId) => Effect.Effect<Conversation | undefined, StoreError>
+  /** The conversations among `ids` that exist (any order). */
+  readonly getConversations: (
+    ids: ReadonlyArray<ConversationId>
+  ) => Effect.Effect<ReadonlyArray<Conversation>, StoreError>
+  /**
+   * For each contact that has one, its most recently active conversation that is not resolved
+   * (newest `lastMessageAt`, then highest id): at most one per contact.
+   */
+  readonly findOpenConversations: (
+    contactIds: ReadonlyArray<ContactId>
+  ) => Effect.Effect<ReadonlyArray<Conversation>, StoreError>
   readonly conversationsOf: (contactId: ContactId) => Effect.Effect<ReadonlyArray<ConversationId>, StoreError>
   readonly moveConversations: (
     ids: ReadonlyArray<ConversationId>,
     to: ContactId
   ) => Effect.Effect<void, StoreError>
-  readonly insertConversation: (conversation: Conversation) => Effect.Effect<void, StoreError>
-  /** Writes the whole row; the hub reads, changes and writes inside one transaction. */
-  readonly updateConversation: (conversation: Conversation) => Effect.Effect<void, StoreError>
+  readonly insertConversations: (
+    conversations: ReadonlyArray<Conversation>
+  ) => Effect.Effect<void, StoreError>
+  /** Writes whole rows; the hub reads, changes and writes inside one transaction. */
+  readonly updateConversations: (
+    conversations: ReadonlyArray<Conversation>
+  ) => Effect.Effect<void, StoreError>
   readonly listConversations: (
     filter: ConversationFilter,
     page: { readonly after?: string | undefined; readonly limit: number }
   ) => Effect.Effect<ConversationPage, StoreError>
 
-  readonly findMessageByProviderId: (
-    channel: string,
-    providerMessageId: string
-  ) => Effect.Effect<Message | undefined, StoreError>
+  /** The messages among `keys` that exist (any order). */
+  readonly findMessagesByProviderIds: (
+    keys: ReadonlyArray<ProviderMessageKey>
+  ) => Effect.Effect<ReadonlyArray<Message>, StoreError>
   readonly getMessage: (id: MessageId) => Effect.Effect<Message | undefined, StoreError>
-  /** Inserts a message; false (and no change) when (channel, providerMessageId) already exists. */
-  readonly insertMessage: (
-    message: Message,
-    metadata: Readonly<Record<string, unknown>>
-  ) => Effect.Effect<boolean, StoreError>
+  /**
+   * Inserts messages and returns the ids of those inserted: a message whose
+   * (channel, providerMessageId) already exists is skipped and changes nothing.
+   */
+  readonly insertMessages: (
+    messages: ReadonlyArray<NewMessage>
+  ) => Effect.Effect<ReadonlyArray<MessageId>, StoreError>
   readonly setMessageStatus: (
     id: MessageId,
     status: DeliveryStatus,

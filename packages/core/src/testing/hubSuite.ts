@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import type { InboundEnvelopeInput } from "../adapter/InboundEnvelope.js"
 import type { DialogiEvent } from "../domain/Event.js"
 import { createHub, type DialogiHub } from "../facade/createHub.js"
 import type { StoreService } from "../store/Store.js"
@@ -79,6 +80,57 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         expect(tags(events).filter((t) => t === "message.received")).toHaveLength(1)
         const thread = await hub.thread(receipts[0]!.conversationId)
         expect(thread.messages).toHaveLength(1)
+      })
+    })
+
+    it("a concurrent burst from many customers gives each one contact and one conversation", async () => {
+      await withHub(async ({ hub }) => {
+        const customers = 40
+        const perCustomer = 5
+        const envelopes = Array.from({ length: customers * perCustomer }, (_, i) => {
+          const customer = i % customers
+          return {
+            channel: "email",
+            providerMessageId: `<burst-${i}@x>`,
+            from: { address: `burst${customer}@example.com` },
+            parts: [{ _tag: "text" as const, text: `message ${i}` }],
+            sentAt: Date.now() + i
+          }
+        })
+        // Chat messages with a verified claim take the per-envelope path in the middle of a batch.
+        const withClaims = Array.from({ length: 5 }, (_, k) => ({
+          channel: "chat",
+          providerMessageId: `burst-chat-${k}`,
+          from: { address: `burst-visitor-${k}`, verified: true },
+          claims: [{ channel: "email", address: `burst${k}@example.com`, verified: true }],
+          parts: [{ _tag: "text" as const, text: `chat ${k}` }],
+          sentAt: Date.now()
+        }))
+        const all: InboundEnvelopeInput[] = [
+          ...envelopes.slice(0, 100),
+          ...withClaims,
+          ...envelopes.slice(100),
+          ...envelopes.slice(0, 20)
+        ]
+        const receipts = await Promise.all(all.map((e) => hub.ingest(e)))
+        const byCustomer = new Map<string, Set<string>>()
+        all.forEach((e, i) => {
+          const customer = e.claims?.[0]?.address ?? e.from.address
+          const set = byCustomer.get(customer) ?? new Set()
+          set.add(receipts[i]!.conversationId)
+          byCustomer.set(customer, set)
+        })
+        expect(byCustomer.size).toBe(customers)
+        for (const conversations of byCustomer.values()) expect(conversations.size).toBe(1)
+        expect(receipts.filter((r) => r.duplicate)).toHaveLength(20)
+        const events = await hub.events.after(0, 5000)
+        expect(events.filter((e) => e.body._tag === "message.received")).toHaveLength(
+          customers * perCustomer + 5
+        )
+        expect(events.filter((e) => e.body._tag === "contact.created")).toHaveLength(customers)
+        expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+        const page = await hub.listConversations({}, { limit: 100 })
+        expect(page.items).toHaveLength(customers)
       })
     })
 

@@ -90,6 +90,22 @@ const sortIdentities = (identities: ReadonlyArray<Identity>) =>
     .map((i) => ({ channel: i.channel, address: i.address, verified: i.verified }))
     .sort((a, b) => (a.channel + a.address < b.channel + b.address ? -1 : 1))
 
+// Single-key reads and writes on top of the bulk methods, for tests about one row.
+const findIdentity = (t: StoreTx, channel: string, address: string) =>
+  Effect.map(t.findIdentities([{ channel, address }]), (rows) => rows[0])
+const getConversation = (t: StoreTx, id: string) =>
+  Effect.map(t.getConversations([id as ConversationId]), (rows) => rows[0])
+const findOpenConversation = (t: StoreTx, contactId: string) =>
+  Effect.map(t.findOpenConversations([contactId as ContactId]), (rows) => rows[0])
+const findMessageByProviderId = (t: StoreTx, channel: string, providerMessageId: string) =>
+  Effect.map(t.findMessagesByProviderIds([{ channel, providerMessageId }]), (rows) => rows[0])
+const insertMessage = (t: StoreTx, m: Message, metadata: Readonly<Record<string, unknown>> = {}) =>
+  Effect.map(t.insertMessages([{ message: m, metadata }]), (ids) => {
+    if (ids.length > 1 || (ids.length === 1 && ids[0] !== m.id)) throw new Error(`unexpected ids ${ids}`)
+    return ids.length === 1
+  })
+const sortedIds = (items: ReadonlyArray<{ readonly id: string }>) => items.map((i) => i.id).sort()
+
 class Boom {
   readonly _tag = "Boom"
 }
@@ -127,7 +143,7 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
           ["email", "anna@example.com", true],
           ["sms", "+358401234567", false]
         ])
-        await write((t) => t.insertContact(c))
+        await write((t) => t.insertContacts([c]))
         const found = await read((t) => t.getContact(c.id))
         expect(found?.id).toBe("c1")
         expect(found?.name).toBe("Name c1")
@@ -135,18 +151,55 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         expect(found?.createdAt.getTime()).toBe(at(0).getTime())
         expect(found?.mergedInto).toBeUndefined()
         expect(sortIdentities(found?.identities ?? [])).toEqual(sortIdentities(c.identities))
-        const row = await read((t) => t.findIdentity("sms", "+358401234567"))
+        const row = await read((t) => findIdentity(t, "sms", "+358401234567"))
         expect(row?.contactId).toBe("c1")
         expect(row?.identity.verified).toBe(false)
-        expect(await read((t) => t.findIdentity("sms", "+358000000000"))).toBeUndefined()
+        expect(await read((t) => findIdentity(t, "sms", "+358000000000"))).toBeUndefined()
         expect(await read((t) => t.getContact("nobody" as ContactId))).toBeUndefined()
+      })
+
+      it("inserts several contacts in one call and finds several identities at once", async () => {
+        const c1 = contact("c1", [
+          ["sms", "+358401111111", false],
+          ["email", "one@example.com", true],
+          ["chat", "visitor-1", false]
+        ])
+        const c2 = contact("c2", [["chat", "visitor-2", true]])
+        const c3 = contact("c3")
+        await write((t) => Effect.zipRight(t.insertContacts([c1, c2, c3]), t.insertContacts([])))
+        const rows = await read((t) =>
+          t.findIdentities([
+            { channel: "email", address: "one@example.com" },
+            { channel: "sms", address: "+358000000000" },
+            { channel: "chat", address: "visitor-2" },
+            { channel: "email", address: "one@example.com" },
+            { channel: "sms", address: "one@example.com" },
+            { channel: "chat", address: "visitor-1" }
+          ])
+        )
+        expect(
+          rows.map((r) => [r.identity.channel, r.identity.address, r.contactId, r.identity.verified]).sort()
+        ).toEqual([
+          ["chat", "visitor-1", "c1", false],
+          ["chat", "visitor-2", "c2", true],
+          ["email", "one@example.com", "c1", true]
+        ])
+        // Identities come back in the order they were inserted.
+        expect((await read((t) => t.getContact(c1.id)))?.identities.map((i) => i.address)).toEqual([
+          "+358401111111",
+          "one@example.com",
+          "visitor-1"
+        ])
+        expect((await read((t) => t.getContact(c3.id)))?.identities).toEqual([])
+        expect(await read((t) => t.findIdentities([]))).toEqual([])
+        expect(await read((t) => t.findIdentities([{ channel: "chat", address: "nobody" }]))).toEqual([])
       })
 
       it("adds identities, verifies them and moves them to another contact", async () => {
         await write((t) =>
           Effect.gen(function* () {
-            yield* t.insertContact(contact("a", [["email", "a@example.com", true]]))
-            yield* t.insertContact(contact("b"))
+            yield* t.insertContacts([contact("a", [["email", "a@example.com", true]])])
+            yield* t.insertContacts([contact("b")])
             yield* t.addIdentity(
               "b" as ContactId,
               new Identity({ channel: channel("chat"), address: "v1", verified: false })
@@ -158,15 +211,15 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
             yield* t.setIdentityVerified("chat", "v1")
           })
         )
-        expect((await read((t) => t.findIdentity("chat", "v1")))?.identity.verified).toBe(true)
-        expect((await read((t) => t.findIdentity("chat", "v2")))?.identity.verified).toBe(false)
+        expect((await read((t) => findIdentity(t, "chat", "v1")))?.identity.verified).toBe(true)
+        expect((await read((t) => findIdentity(t, "chat", "v2")))?.identity.verified).toBe(false)
         await write((t) =>
           t.moveIdentities("a" as ContactId, [
             new Identity({ channel: channel("chat"), address: "v1", verified: true })
           ])
         )
-        expect((await read((t) => t.findIdentity("chat", "v1")))?.contactId).toBe("a")
-        expect((await read((t) => t.findIdentity("chat", "v2")))?.contactId).toBe("b")
+        expect((await read((t) => findIdentity(t, "chat", "v1")))?.contactId).toBe("a")
+        expect((await read((t) => findIdentity(t, "chat", "v2")))?.contactId).toBe("b")
         const a = await read((t) => t.getContact("a" as ContactId))
         expect(sortIdentities(a?.identities ?? []).map((i) => i.address)).toEqual(["v1", "a@example.com"])
         const b = await read((t) => t.getContact("b" as ContactId))
@@ -176,8 +229,8 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
       it("records merges, marks them undone and sets mergedInto", async () => {
         await write((t) =>
           Effect.gen(function* () {
-            yield* t.insertContact(contact("s"))
-            yield* t.insertContact(contact("x"))
+            yield* t.insertContacts([contact("s")])
+            yield* t.insertContacts([contact("x")])
             yield* t.setMergedInto("x" as ContactId, "s" as ContactId)
             yield* t.insertMerge({
               id: "m1" as MergeId,
@@ -221,8 +274,8 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
           tags: ["vip", "billing"],
           assignee: { _tag: "team", id: "t1" }
         })
-        await write((t) => Effect.zipRight(t.insertContact(contact("c1")), t.insertConversation(c)))
-        expect(await read((t) => t.getConversation(c.id))).toEqual(c)
+        await write((t) => Effect.zipRight(t.insertContacts([contact("c1")]), t.insertConversations([c])))
+        expect(await read((t) => getConversation(t, c.id))).toEqual(c)
         const changed = new Conversation({
           ...c,
           status: "waiting_on_customer",
@@ -234,23 +287,112 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
           lastInboundAt: undefined,
           updatedAt: at(20)
         })
-        await write((t) => t.updateConversation(changed))
-        expect(await read((t) => t.getConversation(c.id))).toEqual(changed)
-        expect(await read((t) => t.getConversation("none" as ConversationId))).toBeUndefined()
+        await write((t) => t.updateConversations([changed]))
+        expect(await read((t) => getConversation(t, c.id))).toEqual(changed)
+        expect(await read((t) => getConversation(t, "none" as ConversationId))).toBeUndefined()
+      })
+
+      it("inserts, reads and updates several conversations in one call", async () => {
+        const k1 = conversation("k1", "c1", 10, {
+          tags: ["vip", "billing"],
+          assignee: { _tag: "bot", id: "b" }
+        })
+        const k2 = conversation("k2", "c1", 20)
+        const k3 = conversation("k3", "c2", 30, { tags: ['quote"d', "comma,{brace}"], status: "snoozed" })
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContacts([contact("c1"), contact("c2")])
+            yield* t.insertConversations([k1, k2, k3])
+            yield* t.insertConversations([])
+            yield* t.updateConversations([])
+          })
+        )
+        const found = await read((t) =>
+          t.getConversations(["k3", "missing", "k1", "k3"].map((id) => id as ConversationId))
+        )
+        expect([...found].sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual([k1, k3])
+        expect(await read((t) => t.getConversations([]))).toEqual([])
+        const k1b = new Conversation({
+          ...k1,
+          status: "resolved",
+          tags: [],
+          assignee: { _tag: "none" },
+          updatedAt: at(50)
+        })
+        const k3b = new Conversation({
+          ...k3,
+          contactId: "c1" as ContactId,
+          tags: ["x"],
+          externalRefs: [],
+          lastInboundAt: undefined,
+          lastInboundChannel: undefined,
+          lastMessageAt: at(60)
+        })
+        // Updating a conversation that does not exist changes nothing (and creates nothing).
+        const ghost = conversation("ghost", "c1", 70)
+        await write((t) => t.updateConversations([k3b, ghost, k1b]))
+        const updated = await read((t) =>
+          t.getConversations(["k1", "k2", "k3", "ghost"].map((id) => id as ConversationId))
+        )
+        expect([...updated].sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual([k1b, k2, k3b])
+      })
+
+      it("finds the open conversation of several contacts at once: one each, newest first, never resolved", async () => {
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContacts(["c1", "c2", "c3", "c4"].map((id) => contact(id)))
+            yield* t.insertConversations([
+              conversation("c1-old", "c1", 10),
+              conversation("c1-newer", "c1", 20, { status: "waiting_on_customer" }),
+              conversation("c1-newest", "c1", 30, { status: "resolved" }),
+              // Same activity: the higher id wins.
+              conversation("c2-a", "c2", 40),
+              conversation("c2-b", "c2", 40, { status: "snoozed" }),
+              conversation("c2-0", "c2", 5),
+              conversation("c3-done", "c3", 50, { status: "resolved" })
+            ])
+          })
+        )
+        const open = async (ids: ReadonlyArray<string>) =>
+          Object.fromEntries(
+            (await read((t) => t.findOpenConversations(ids.map((id) => id as ContactId)))).map((c) => [
+              c.contactId,
+              c.id
+            ])
+          )
+        const all = await read((t) =>
+          t.findOpenConversations(["c1", "c2", "c3", "c4", "c1", "nobody"].map((id) => id as ContactId))
+        )
+        expect(all).toHaveLength(2)
+        expect(await open(["c1", "c2", "c3", "c4", "c1", "nobody"])).toEqual({ c1: "c1-newer", c2: "c2-b" })
+        expect(await open(["c2"])).toEqual({ c2: "c2-b" })
+        expect(await open([])).toEqual({})
+        // Resolving the newest open one falls back to the next; reopening brings it back.
+        const newer = await read((t) => getConversation(t, "c1-newer"))
+        const b = await read((t) => getConversation(t, "c2-b"))
+        await write((t) =>
+          t.updateConversations([
+            new Conversation({ ...newer!, status: "resolved" }),
+            new Conversation({ ...b!, lastMessageAt: at(1) })
+          ])
+        )
+        expect(await open(["c1", "c2", "c3"])).toEqual({ c1: "c1-old", c2: "c2-a" })
+        await write((t) => t.moveConversations(["c2-a" as ConversationId], "c3" as ContactId))
+        expect(await open(["c1", "c2", "c3"])).toEqual({ c1: "c1-old", c2: "c2-0", c3: "c2-a" })
       })
 
       it("finds the most recent non-resolved conversation and moves conversations", async () => {
         await write((t) =>
           Effect.gen(function* () {
-            yield* t.insertContact(contact("c1"))
-            yield* t.insertContact(contact("c2"))
-            yield* t.insertConversation(conversation("old", "c1", 10))
-            yield* t.insertConversation(conversation("newer", "c1", 20, { status: "snoozed" }))
-            yield* t.insertConversation(conversation("newest", "c1", 30, { status: "resolved" }))
-            yield* t.insertConversation(conversation("other", "c2", 40))
+            yield* t.insertContacts([contact("c1")])
+            yield* t.insertContacts([contact("c2")])
+            yield* t.insertConversations([conversation("old", "c1", 10)])
+            yield* t.insertConversations([conversation("newer", "c1", 20, { status: "snoozed" })])
+            yield* t.insertConversations([conversation("newest", "c1", 30, { status: "resolved" })])
+            yield* t.insertConversations([conversation("other", "c2", 40)])
           })
         )
-        expect((await read((t) => t.findOpenConversation("c1" as ContactId)))?.id).toBe("newer")
+        expect((await read((t) => findOpenConversation(t, "c1" as ContactId)))?.id).toBe("newer")
         expect([...(await read((t) => t.conversationsOf("c1" as ContactId)))].sort()).toEqual([
           "newer",
           "newest",
@@ -259,30 +401,30 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         await write((t) =>
           t.moveConversations(["old" as ConversationId, "newer" as ConversationId], "c2" as ContactId)
         )
-        expect((await read((t) => t.findOpenConversation("c1" as ContactId)))?.id).toBeUndefined()
-        expect((await read((t) => t.findOpenConversation("c2" as ContactId)))?.id).toBe("other")
-        expect((await read((t) => t.getConversation("old" as ConversationId)))?.contactId).toBe("c2")
+        expect((await read((t) => findOpenConversation(t, "c1" as ContactId)))?.id).toBeUndefined()
+        expect((await read((t) => findOpenConversation(t, "c2" as ContactId)))?.id).toBe("other")
+        expect((await read((t) => getConversation(t, "old" as ConversationId)))?.contactId).toBe("c2")
         expect(await read((t) => t.conversationsOf("c3" as ContactId))).toEqual([])
       })
 
       it("lists with every filter, newest activity first", async () => {
         await write((t) =>
           Effect.gen(function* () {
-            yield* t.insertContact(contact("c1"))
-            yield* t.insertContact(contact("c2"))
-            yield* t.insertConversation(conversation("k1", "c1", 10, { tags: ["vip"] }))
-            yield* t.insertConversation(
+            yield* t.insertContacts([contact("c1")])
+            yield* t.insertContacts([contact("c2")])
+            yield* t.insertConversations([conversation("k1", "c1", 10, { tags: ["vip"] })])
+            yield* t.insertConversations([
               conversation("k2", "c1", 20, { status: "resolved", assignee: { _tag: "agent", id: "a1" } })
-            )
-            yield* t.insertConversation(
+            ])
+            yield* t.insertConversations([
               conversation("k3", "c2", 30, { status: "snoozed", assignee: { _tag: "agent", id: "a2" } })
-            )
-            yield* t.insertConversation(
+            ])
+            yield* t.insertConversations([
               conversation("k4", "c2", 40, { assignee: { _tag: "team", id: "a1" }, tags: ["vip", "x"] })
-            )
-            yield* t.insertMessage(message("m1", "k1", 10, { channel: "sms" }), {})
-            yield* t.insertMessage(message("m2", "k3", 30, { channel: "sms" }), {})
-            yield* t.insertMessage(message("m3", "k4", 40, { channel: "email" }), {})
+            ])
+            yield* insertMessage(t, message("m1", "k1", 10, { channel: "sms" }))
+            yield* insertMessage(t, message("m2", "k3", 30, { channel: "sms" }))
+            yield* insertMessage(t, message("m3", "k4", 40, { channel: "email" }))
           })
         )
         const ids = async (filter: Omit<ConversationFilter, "contactId"> & { contactId?: string } = {}) =>
@@ -307,12 +449,12 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         const total = 23
         await write((t) =>
           Effect.gen(function* () {
-            yield* t.insertContact(contact("c1"))
+            yield* t.insertContacts([contact("c1")])
             // Several conversations share a timestamp so the id tie-break is exercised.
             for (let i = 0; i < total; i++)
-              yield* t.insertConversation(
+              yield* t.insertConversations([
                 conversation(`k${String(i).padStart(2, "0")}`, "c1", Math.floor(i / 3))
-              )
+              ])
           })
         )
         const seen: string[] = []
@@ -336,40 +478,94 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
       const seed = () =>
         write((t) =>
           Effect.gen(function* () {
-            yield* t.insertContact(contact("c1"))
-            yield* t.insertConversation(conversation("k1", "c1", 10))
-            yield* t.insertConversation(conversation("k2", "c1", 20))
+            yield* t.insertContacts([contact("c1")])
+            yield* t.insertConversations([conversation("k1", "c1", 10)])
+            yield* t.insertConversations([conversation("k2", "c1", 20)])
           })
         )
 
       it("inserts, reads and dedupes on (channel, providerMessageId)", async () => {
         await seed()
         const m = message("m1", "k1", 10, { providerMessageId: "p-1" })
-        expect(await write((t) => t.insertMessage(m, { raw: "x" }))).toBe(true)
+        expect(await write((t) => insertMessage(t, m, { raw: "x" }))).toBe(true)
         expect(await read((t) => t.getMessage(m.id))).toEqual(m)
         const again = message("m2", "k1", 11, { providerMessageId: "p-1" })
-        expect(await write((t) => t.insertMessage(again, {}))).toBe(false)
+        expect(await write((t) => insertMessage(t, again))).toBe(false)
         expect(await read((t) => t.getMessage(again.id))).toBeUndefined()
         // Same provider id on another channel is another message.
         expect(
           await write((t) =>
-            t.insertMessage(message("m3", "k1", 12, { providerMessageId: "p-1", channel: "sms" }), {})
+            insertMessage(t, message("m3", "k1", 12, { providerMessageId: "p-1", channel: "sms" }))
           )
         ).toBe(true)
-        expect((await read((t) => t.findMessageByProviderId("email", "p-1")))?.id).toBe("m1")
-        expect((await read((t) => t.findMessageByProviderId("sms", "p-1")))?.id).toBe("m3")
-        expect(await read((t) => t.findMessageByProviderId("chat", "p-1"))).toBeUndefined()
+        expect((await read((t) => findMessageByProviderId(t, "email", "p-1")))?.id).toBe("m1")
+        expect((await read((t) => findMessageByProviderId(t, "sms", "p-1")))?.id).toBe("m3")
+        expect(await read((t) => findMessageByProviderId(t, "chat", "p-1"))).toBeUndefined()
         // Messages without provider ids never collide.
-        expect(await write((t) => t.insertMessage(message("m4", "k1", 13), {}))).toBe(true)
-        expect(await write((t) => t.insertMessage(message("m5", "k1", 13), {}))).toBe(true)
+        expect(await write((t) => insertMessage(t, message("m4", "k1", 13)))).toBe(true)
+        expect(await write((t) => insertMessage(t, message("m5", "k1", 13)))).toBe(true)
+      })
+
+      it("inserts several messages in one call and returns only the ids it inserted", async () => {
+        await seed()
+        const first = await write((t) =>
+          t.insertMessages([
+            { message: message("m1", "k1", 10, { providerMessageId: "p-1" }), metadata: { raw: 1 } },
+            { message: message("m2", "k1", 11), metadata: {} }
+          ])
+        )
+        expect([...first].sort()).toEqual(["m1", "m2"])
+        const second = await write((t) =>
+          t.insertMessages(
+            [
+              // Already stored: skipped.
+              message("x1", "k1", 12, { providerMessageId: "p-1" }),
+              message("m3", "k2", 13, { providerMessageId: "p-3" }),
+              // The same key twice in one call: the first one is inserted.
+              message("m4", "k2", 14, { providerMessageId: "p-3" }),
+              message("m5", "k2", 15, { providerMessageId: "p-1", channel: "sms" }),
+              message("m6", "k2", 16),
+              message("m7", "k2", 16)
+            ].map((m) => ({ message: m, metadata: { id: m.id } }))
+          )
+        )
+        expect([...second].sort()).toEqual(["m3", "m5", "m6", "m7"])
+        expect(await read((t) => t.getMessage("x1" as MessageId))).toBeUndefined()
+        expect(await read((t) => t.getMessage("m4" as MessageId))).toBeUndefined()
+        expect(await read((t) => t.getMessage("m3" as MessageId))).toEqual(
+          message("m3", "k2", 13, { providerMessageId: "p-3" })
+        )
+        const found = await read((t) =>
+          t.findMessagesByProviderIds([
+            { channel: "email", providerMessageId: "p-1" },
+            { channel: "email", providerMessageId: "p-3" },
+            { channel: "sms", providerMessageId: "p-1" },
+            { channel: "chat", providerMessageId: "p-1" },
+            { channel: "email", providerMessageId: "p-3" },
+            { channel: "email", providerMessageId: "p-404" }
+          ])
+        )
+        expect(sortedIds(found)).toEqual(["m1", "m3", "m5"])
+        expect(found.find((m) => m.id === "m1")).toEqual(
+          message("m1", "k1", 10, { providerMessageId: "p-1" })
+        )
+        expect(await write((t) => t.insertMessages([]))).toEqual([])
+        expect(await read((t) => t.findMessagesByProviderIds([]))).toEqual([])
+        expect(
+          await write((t) =>
+            t.insertMessages([
+              { message: message("m8", "k1", 20, { providerMessageId: "p-1" }), metadata: {} }
+            ])
+          )
+        ).toEqual([])
       })
 
       it("sets the status and the provider id so the message is found by it", async () => {
         await seed()
         const m = message("out", "k1", 10, { direction: "outbound" })
-        await write((t) => t.insertMessage(m, {}))
+        await write((t) => insertMessage(t, m))
         await write((t) => t.setMessageStatus(m.id, { _tag: "sent" }, "prov-9"))
-        const sent = await read((t) => t.findMessageByProviderId("email", "prov-9"))
+        const sent = await read((t) => findMessageByProviderId(t, "email", "prov-9"))
         expect(sent?.id).toBe("out")
         expect(sent?.status).toEqual({ _tag: "sent" })
         expect(sent?.providerMessageId).toBe("prov-9")
@@ -381,7 +577,7 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         expect(failed?.providerMessageId).toBe("prov-9")
         // A provider retry of that id is a duplicate now.
         expect(
-          await write((t) => t.insertMessage(message("dup", "k1", 11, { providerMessageId: "prov-9" }), {}))
+          await write((t) => insertMessage(t, message("dup", "k1", 11, { providerMessageId: "prov-9" })))
         ).toBe(false)
       })
 
@@ -389,13 +585,19 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         await seed()
         await write((t) =>
           Effect.gen(function* () {
-            yield* t.insertMessage(message("b", "k1", 30), {})
-            yield* t.insertMessage(message("a", "k1", 30), {})
-            yield* t.insertMessage(message("z", "k1", 10), {})
-            yield* t.insertMessage(message("s1", "k1", 50, { channel: "sms" }), {})
-            yield* t.insertMessage(message("o1", "k1", 60, { direction: "outbound" }), {})
-            yield* t.insertMessage(message("y", "k2", 20), {})
-            yield* t.insertMessage(message("e2", "k2", 40), {})
+            yield* t.insertMessages(
+              [
+                message("b", "k1", 30),
+                message("a", "k1", 30),
+                message("z", "k1", 10),
+                message("s1", "k1", 50, { channel: "sms" })
+              ].map((m) => ({ message: m, metadata: {} }))
+            )
+            yield* insertMessage(t, message("o1", "k1", 60, { direction: "outbound" }))
+            yield* t.insertMessages([
+              { message: message("y", "k2", 20), metadata: {} },
+              { message: message("e2", "k2", 40), metadata: { n: 2 } }
+            ])
           })
         )
         expect((await read((t) => t.lastInbound("k1" as ConversationId, "email")))?.sentAt.getTime()).toBe(
@@ -474,8 +676,8 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
       it("rolls back everything a failed transaction wrote", async () => {
         await write((t) =>
           Effect.zipRight(
-            t.insertContact(contact("keep")),
-            t.insertConversation(conversation("k1", "keep", 1))
+            t.insertContacts([contact("keep")]),
+            t.insertConversations([conversation("k1", "keep", 1)])
           )
         )
         await Effect.runPromise(
@@ -483,8 +685,11 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         )
         const exit = await failing((t) =>
           Effect.gen(function* () {
-            yield* t.insertContact(contact("gone", [["email", "gone@example.com", true]]))
-            yield* t.insertMessage(message("m1", "k1", 1, { providerMessageId: "p1" }), {})
+            yield* t.insertContacts([contact("gone", [["email", "gone@example.com", true]])])
+            yield* t.insertConversations([conversation("k2", "keep", 5), conversation("k3", "gone", 5)])
+            yield* t.updateConversations([conversation("k1", "keep", 1, { status: "resolved" })])
+            yield* t.moveConversations(["k1" as ConversationId], "gone" as ContactId)
+            yield* insertMessage(t, message("m1", "k1", 1, { providerMessageId: "p1" }))
             yield* t.setMergedInto("keep" as ContactId, "gone" as ContactId)
             yield* t.appendEvents([resolved("k1")], at(1))
             yield* t.enqueueJob({ queue: "rollback-q", payload: { n: 1 } })
@@ -492,14 +697,21 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         )
         expect(Exit.isFailure(exit)).toBe(true)
         expect(await read((t) => t.getContact("gone" as ContactId))).toBeUndefined()
-        expect(await read((t) => t.findIdentity("email", "gone@example.com"))).toBeUndefined()
+        expect(await read((t) => findIdentity(t, "email", "gone@example.com"))).toBeUndefined()
         expect(await read((t) => t.getMessage("m1" as MessageId))).toBeUndefined()
-        expect(await read((t) => t.findMessageByProviderId("email", "p1"))).toBeUndefined()
+        expect(await read((t) => findMessageByProviderId(t, "email", "p1"))).toBeUndefined()
         expect((await read((t) => t.getContact("keep" as ContactId)))?.mergedInto).toBeUndefined()
+        expect(
+          sortedIds(await read((t) => t.getConversations(["k1", "k2", "k3"] as ConversationId[])))
+        ).toEqual(["k1"])
+        expect(
+          (await read((t) => t.findOpenConversations(["keep", "gone"] as ContactId[]))).map((c) => c.id)
+        ).toEqual(["k1"])
+        expect(await read((t) => t.conversationsOf("gone" as ContactId))).toEqual([])
         expect(await read((t) => t.eventsAfter(0, 10))).toEqual([])
         // The provider id is free again, and the next event is number 1: no gap.
         expect(
-          await write((t) => t.insertMessage(message("m1", "k1", 1, { providerMessageId: "p1" }), {}))
+          await write((t) => insertMessage(t, message("m1", "k1", 1, { providerMessageId: "p1" })))
         ).toBe(true)
         expect((await write((t) => t.appendEvents([resolved("k1")], at(2))))[0]?.seq).toBe(1)
         const ran: Job[] = []

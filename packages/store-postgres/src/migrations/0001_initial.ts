@@ -49,6 +49,10 @@ CREATE TABLE dialogi_conversations (
 );
 CREATE INDEX dialogi_conversations_activity ON dialogi_conversations (last_message_at DESC, id DESC);
 CREATE INDEX dialogi_conversations_contact ON dialogi_conversations (contact_id, last_message_at DESC, id DESC);
+-- findOpenConversations: one probe per contact to its newest non-resolved conversation, however
+-- many resolved ones the contact has behind it.
+CREATE INDEX dialogi_conversations_open ON dialogi_conversations (contact_id, last_message_at DESC, id DESC)
+  WHERE status <> 'resolved';
 CREATE INDEX dialogi_conversations_status ON dialogi_conversations (status, last_message_at DESC, id DESC);
 CREATE INDEX dialogi_conversations_assignee
   ON dialogi_conversations (assignee_kind, assignee_id, last_message_at DESC, id DESC);

@@ -1,9 +1,10 @@
 import { Deferred, Effect, Queue, Schedule } from "effect"
-import type { InboundEnvelope } from "../adapter/InboundEnvelope.js"
-import type { StoreError } from "../domain/Errors.js"
-import type { EventBody } from "../domain/Event.js"
-import type { StoreService } from "../store/Store.js"
-import { type IngestResult, ingestInTransaction, ingestLockKeys } from "./ingestInTransaction.js"
+import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
+import type { StoreError } from "../../domain/Errors.js"
+import type { EventBody } from "../../domain/Event.js"
+import type { StoreService } from "../../store/Store.js"
+import { ingestBatch } from "./ingestBatch.js"
+import { type IngestResult, ingestLockKeys } from "./ingestOne.js"
 
 interface Pending {
   readonly envelope: InboundEnvelope
@@ -37,9 +38,12 @@ export const makeIngestBatcher = (store: StoreService, options: { maxBatch: numb
           yield* tx.lock(batch.flatMap((p) => ingestLockKeys(p.envelope)))
           const now = new Date()
           const events: EventBody[] = []
-          const results: IngestResult[] = []
-          for (const pending of batch)
-            results.push(yield* ingestInTransaction(tx, pending.envelope, now, events))
+          const results = yield* ingestBatch(
+            tx,
+            batch.map((p) => p.envelope),
+            now,
+            events
+          )
           if (events.length > 0) yield* tx.appendEvents(events, now)
           return results
         })

@@ -1,14 +1,15 @@
 import { Effect } from "effect"
-import type { InboundEnvelope } from "../adapter/InboundEnvelope.js"
-import { Contact, Identity } from "../domain/Contact.js"
-import { Conversation } from "../domain/Conversation.js"
-import { StoreError } from "../domain/Errors.js"
-import type { EventBody } from "../domain/Event.js"
-import type { ChannelName, ContactId, ConversationId, MessageId } from "../domain/Ids.js"
-import { newId } from "../domain/Ids.js"
-import { Message } from "../domain/Message.js"
-import type { StoreTx } from "../store/Store.js"
-import { mergeContacts } from "./contactMerge.js"
+import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
+import { Contact, Identity } from "../../domain/Contact.js"
+import { Conversation } from "../../domain/Conversation.js"
+import { StoreError } from "../../domain/Errors.js"
+import type { EventBody } from "../../domain/Event.js"
+import type { ChannelName, ContactId, ConversationId, MessageId } from "../../domain/Ids.js"
+import { newId } from "../../domain/Ids.js"
+import { Message } from "../../domain/Message.js"
+import { findMessageByProviderId, findOpenConversation, getConversation } from "../../store/rowLookups.js"
+import type { StoreTx } from "../../store/Store.js"
+import { mergeContacts } from "../contactMerge.js"
 
 /** What ingesting one envelope produced. */
 export interface IngestResult {
@@ -28,7 +29,7 @@ export const ingestLockKeys = (envelope: InboundEnvelope): ReadonlyArray<string>
 
 // Only the last few references matter for threading; a long References header is attacker-
 // sized input and each look-up is a query.
-const maxReferences = 10
+export const maxReferences = 10
 
 /**
  * Finds or creates the contact of an envelope. The sender's own identity on its channel always
@@ -39,10 +40,11 @@ const maxReferences = 10
 const resolveContact = (tx: StoreTx, envelope: InboundEnvelope, now: Date, events: EventBody[]) =>
   Effect.gen(function* () {
     const { channel, from } = envelope
-    const fromRow = yield* tx.findIdentity(channel, from.address)
-    const claimRows = yield* Effect.forEach(envelope.claims, (claim) =>
-      Effect.map(tx.findIdentity(claim.channel, claim.address), (row) => ({ claim, row }))
-    )
+    const rows = yield* tx.findIdentities([{ channel, address: from.address }, ...envelope.claims])
+    const rowOf = (c: string, a: string) =>
+      rows.find((r) => r.identity.channel === c && r.identity.address === a)
+    const fromRow = rowOf(channel, from.address)
+    const claimRows = envelope.claims.map((claim) => ({ claim, row: rowOf(claim.channel, claim.address) }))
     let contactId: ContactId
     if (fromRow) {
       contactId = fromRow.contactId
@@ -71,7 +73,7 @@ const resolveContact = (tx: StoreTx, envelope: InboundEnvelope, now: Date, event
           identities: [new Identity({ channel, address: from.address, verified: from.verified })],
           createdAt: now
         })
-        yield* tx.insertContact(contact)
+        yield* tx.insertContacts([contact])
         events.push({ _tag: "contact.created", contactId, contact })
       }
     }
@@ -128,16 +130,16 @@ const resolveConversation = (
   Effect.gen(function* () {
     const hint = envelope.threading
     if (hint?.conversationId !== undefined) {
-      const hinted = yield* tx.getConversation(hint.conversationId)
+      const hinted = yield* getConversation(tx, hint.conversationId)
       if (hinted?.contactId === contactId) return hinted
     }
     for (const reference of (hint?.inReplyTo ?? []).slice(-maxReferences).reverse()) {
-      const replied = yield* tx.findMessageByProviderId(envelope.channel, reference)
+      const replied = yield* findMessageByProviderId(tx, envelope.channel, reference)
       if (!replied) continue
-      const conversation = yield* tx.getConversation(replied.conversationId)
+      const conversation = yield* getConversation(tx, replied.conversationId)
       if (conversation?.contactId === contactId) return conversation
     }
-    const open = yield* tx.findOpenConversation(contactId)
+    const open = yield* findOpenConversation(tx, contactId)
     if (open) return open
     const conversation = new Conversation({
       id: newId("cv") as ConversationId,
@@ -151,25 +153,27 @@ const resolveConversation = (
       createdAt: now,
       updatedAt: now
     })
-    yield* tx.insertConversation(conversation)
+    yield* tx.insertConversations([conversation])
     events.push({ _tag: "conversation.opened", conversationId: conversation.id, conversation })
     return conversation
   })
 
 /**
- * Ingests one envelope inside the caller's transaction; appends nothing itself but pushes the
- * events it caused onto `events`, so a batch appends all its events in one statement.
+ * Ingests one envelope inside the caller's transaction, one look-up at a time; appends nothing
+ * itself but pushes the events it caused onto `events`. Batches use it for envelopes with
+ * identity claims (linking and merging need the current rows); plain envelopes go through the
+ * set-based path in `ingestBatch.ts`.
  */
-export const ingestInTransaction = (
+export const ingestOne = (
   tx: StoreTx,
   envelope: InboundEnvelope,
   now: Date,
   events: EventBody[]
 ): Effect.Effect<IngestResult, StoreError> =>
   Effect.gen(function* () {
-    const existing = yield* tx.findMessageByProviderId(envelope.channel, envelope.providerMessageId)
+    const existing = yield* findMessageByProviderId(tx, envelope.channel, envelope.providerMessageId)
     if (existing) {
-      const conversation = yield* tx.getConversation(existing.conversationId)
+      const conversation = yield* getConversation(tx, existing.conversationId)
       return {
         messageId: existing.id,
         conversationId: existing.conversationId,
@@ -193,12 +197,12 @@ export const ingestInTransaction = (
       createdAt: now,
       sentAt: envelope.sentAt
     })
-    const inserted = yield* tx.insertMessage(message, envelope.metadata)
+    const inserted = yield* tx.insertMessages([{ message, metadata: envelope.metadata }])
     // The message lock is held, so a conflict here means a concurrent writer ignored it: retry.
-    if (!inserted)
+    if (inserted.length !== 1)
       return yield* new StoreError({ message: "provider message id inserted concurrently", transient: true })
     const reopened = conversation.status !== "open"
-    yield* tx.updateConversation(
+    yield* tx.updateConversations([
       new Conversation({
         ...conversation,
         status: "open",
@@ -207,7 +211,7 @@ export const ingestInTransaction = (
         lastMessageAt: now,
         updatedAt: now
       })
-    )
+    ])
     if (reopened)
       events.push({
         _tag: "conversation.status_changed",

@@ -3,10 +3,10 @@ import {
   type InboundEnvelope,
   InboundEnvelope as InboundEnvelopeSchema,
   StatusUpdate
-} from "../adapter/InboundEnvelope.js"
-import type { InvalidAddress } from "../domain/Errors.js"
-import { InvalidInput } from "../domain/Errors.js"
-import type { AdapterRegistry } from "./AdapterRegistry.js"
+} from "../../adapter/InboundEnvelope.js"
+import type { InvalidAddress } from "../../domain/Errors.js"
+import { InvalidInput } from "../../domain/Errors.js"
+import type { AdapterRegistry } from "../AdapterRegistry.js"
 
 const decodeEnvelope = Schema.decodeUnknown(InboundEnvelopeSchema)
 const decodeStatus = Schema.decodeUnknown(StatusUpdate)

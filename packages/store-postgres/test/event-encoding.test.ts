@@ -1,0 +1,102 @@
+import {
+  type ChannelName,
+  Contact,
+  type ContactId,
+  Conversation,
+  type ConversationId,
+  EventBody,
+  Identity,
+  type MergeId,
+  Message,
+  type MessageId
+} from "@dialogi/core"
+import { Schema } from "effect"
+import { expect, it } from "vitest"
+import { encodeEventBody } from "../src/rows.js"
+
+const email = "email" as ChannelName
+const conversationId = "k1" as ConversationId
+const contactId = "c1" as ContactId
+const message = (providerMessageId?: string) =>
+  new Message({
+    id: "m1" as MessageId,
+    conversationId,
+    direction: "inbound",
+    author: { _tag: "agent", id: "a" },
+    channel: email,
+    parts: [
+      { _tag: "text", text: "hi" },
+      { _tag: "voice", recording: { ref: "r", contentType: "audio/ogg" }, durationSeconds: 3 }
+    ],
+    visibility: "public",
+    ...(providerMessageId === undefined ? {} : { providerMessageId }),
+    status: { _tag: "failed", reason: "x", retryable: true },
+    createdAt: new Date(1000),
+    sentAt: new Date(2000)
+  })
+const conversation = (lastInboundAt?: Date) =>
+  new Conversation({
+    id: conversationId,
+    contactId,
+    status: "open",
+    assignee: { _tag: "team", id: "t" },
+    priority: "high",
+    tags: ["a"],
+    externalRefs: [{ system: "crm", id: "1" }],
+    ...(lastInboundAt === undefined ? {} : { lastInboundAt, lastInboundChannel: email }),
+    lastMessageAt: new Date(3000),
+    createdAt: new Date(4000),
+    updatedAt: new Date(5000)
+  })
+
+const bodies: ReadonlyArray<EventBody> = [
+  {
+    _tag: "contact.created",
+    contactId,
+    contact: new Contact({
+      id: contactId,
+      name: "N",
+      attributes: { plan: "pro", nested: { n: [1, 2] } },
+      identities: [new Identity({ channel: email, address: "a@b", verified: true })],
+      createdAt: new Date(6000)
+    })
+  },
+  {
+    _tag: "contact.created",
+    contactId,
+    contact: new Contact({ id: contactId, attributes: {}, identities: [], createdAt: new Date(7000) })
+  },
+  { _tag: "contact.linked", contactId, channel: email, address: "a@b", verified: false },
+  {
+    _tag: "contact.merge_suggested",
+    contactId,
+    candidateId: "c2" as ContactId,
+    channel: email,
+    address: "a@b",
+    reason: "r"
+  },
+  { _tag: "contact.merged", mergeId: "g" as MergeId, contactId, absorbedId: "c2" as ContactId, reason: "r" },
+  { _tag: "contact.unmerged", mergeId: "g" as MergeId, contactId, restoredId: "c2" as ContactId },
+  { _tag: "conversation.opened", conversationId, conversation: conversation(new Date(8000)) },
+  { _tag: "conversation.opened", conversationId, conversation: conversation() },
+  { _tag: "conversation.status_changed", conversationId, from: "open", to: "snoozed" },
+  { _tag: "conversation.resolved", conversationId },
+  { _tag: "conversation.assigned", conversationId, from: { _tag: "none" }, to: { _tag: "bot", id: "b" } },
+  { _tag: "message.received", conversationId, message: message("p") },
+  { _tag: "message.queued", conversationId, message: message() },
+  { _tag: "message.note_added", conversationId, message: message() },
+  { _tag: "message.sent", conversationId, messageId: "m1" as MessageId, providerMessageId: "p" },
+  { _tag: "message.status", conversationId, messageId: "m1" as MessageId, status: { _tag: "delivered" } }
+]
+
+it("encodes every kind of event body exactly like Schema.encode, as stored JSON", () => {
+  const tags = new Set(bodies.map((b) => b._tag))
+  expect(tags.size).toBe(EventBody.members.length)
+  const encode = Schema.encodeSync(EventBody)
+  const decode = Schema.decodeUnknownSync(EventBody)
+  for (const body of bodies) {
+    const stored = JSON.parse(JSON.stringify(encodeEventBody(body)))
+    expect(stored).toStrictEqual(JSON.parse(JSON.stringify(encode(body))))
+    expect(decode(stored)).toEqual(body)
+  }
+})
