@@ -44,20 +44,31 @@ export const EventSeq = Schema.Number.pipe(
 export type EventSeq = typeof EventSeq.Type
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+let lastTime = 0
+let sequence = 0
+
+const base32 = (value: number, length: number): string => {
+  let out = ""
+  for (let i = 0; i < length; i++) {
+    out = alphabet[value % 32] + out
+    value = Math.floor(value / 32)
+  }
+  return out
+}
 
 /**
- * Time-ordered random id (48 bits of milliseconds + 80 random bits, Crockford base32), so
- * ids sort by creation time and index well in B-trees.
+ * Time-ordered random id: 48 bits of milliseconds, a per-process sequence for ids made in the
+ * same millisecond (so a note and a reply written back to back keep their order), then 60
+ * random bits, in Crockford base32; ids sort by creation time and index well in B-trees.
  */
 export const newId = (prefix: string): string => {
-  let time = Date.now()
-  let head = ""
-  for (let i = 0; i < 10; i++) {
-    head = alphabet[time % 32] + head
-    time = Math.floor(time / 32)
-  }
-  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  const now = Date.now()
+  if (now > lastTime) {
+    lastTime = now
+    sequence = 0
+  } else sequence += 1
+  const bytes = crypto.getRandomValues(new Uint8Array(12))
   let tail = ""
   for (const b of bytes) tail += alphabet[b % 32]
-  return `${prefix}_${head}${tail}`
+  return `${prefix}_${base32(lastTime, 10)}${base32(sequence, 4)}${tail}`
 }

@@ -308,13 +308,16 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
         Effect.sync(() => {
           const appended = bodies.map(
             (body, i) =>
-              new DialogiEvent({
-                seq: (state.events.length + i + 1) as EventSeq,
-                at,
-                body,
-                conversationId: conversationOf(body),
-                contactId: contactOf(body)
-              })
+              new DialogiEvent(
+                {
+                  seq: (state.events.length + i + 1) as EventSeq,
+                  at,
+                  body,
+                  conversationId: conversationOf(body),
+                  contactId: contactOf(body)
+                },
+                true
+              )
           )
           const before = state.events.length
           state.events.push(...appended)
