@@ -170,6 +170,101 @@ const sql = {
   )
 }
 
+/** Renumbers a statement's parameters ($1 -> $(1 + by)) so that statements compose into one. */
+const shift = (text: string, by: number): string =>
+  text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`)
+
+const conversationAssignments = `contact_id = t.contact_id, status = t.status,
+       assignee_kind = t.assignee_kind, assignee_id = t.assignee_id, priority = t.priority,
+       tags = ARRAY(SELECT jsonb_array_elements_text(t.tags::jsonb)), external_refs = t.external_refs::jsonb,
+       last_inbound_channel = t.last_inbound_channel, last_inbound_at = t.last_inbound_at,
+       last_message_at = t.last_message_at, created_at = t.created_at, updated_at = t.updated_at`
+
+// The ingest composites: what one group-commit batch reads and writes, one statement each, so a
+// batch costs the same few round trips whatever its size.
+const ingestSql = {
+  // Identities, then a lock on each contact they belong to (sorted: no lock-order deadlocks).
+  // The locks are taken inside this statement, so later statements of the transaction see
+  // every conversation committed by whoever held them.
+  findForIngest: fixed(
+    "find_for_ingest",
+    `WITH ids AS MATERIALIZED (
+       SELECT contact_id, channel, address, verified FROM dialogi_identities
+       WHERE (channel, address) IN (SELECT * FROM unnest($3::text[], $4::text[]))),
+     locked AS MATERIALIZED (
+       SELECT count(pg_advisory_xact_lock(hashtextextended('contact:' || contact_id, 0))) AS n
+       FROM (SELECT DISTINCT contact_id FROM ids ORDER BY contact_id) s)
+     SELECT 'message' AS kind, ${rows.messageColumns},
+       NULL::text AS contact_id, NULL::text AS address, NULL::boolean AS verified
+     FROM dialogi_messages
+     WHERE (channel, provider_message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+     UNION ALL
+     SELECT 'identity', NULL, NULL, NULL, NULL, ids.channel, NULL, NULL, NULL, NULL, NULL, NULL,
+       ids.contact_id, ids.address, ids.verified
+     FROM ids, locked`
+  ),
+  findConversationsForIngest: fixed(
+    "find_conversations_for_ingest",
+    `SELECT 'open' AS kind, c.* FROM unnest($1::text[]) AS k(contact_id)
+     CROSS JOIN LATERAL (
+       SELECT * FROM dialogi_conversations c
+       WHERE c.contact_id = k.contact_id AND c.status <> 'resolved'
+       ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1) c
+     UNION ALL
+     SELECT 'by_id', c.* FROM dialogi_conversations c WHERE c.id = ANY($2::text[])`
+  ),
+  // Parameters: contacts $1-$9 (rows.contactsParams), new conversations $10-$22 and updated ones
+  // $23-$35 (rows.conversationsParams), messages $36-$47 (rows.messagesParams), events $48-$52.
+  // Data-modifying CTEs all run, in one snapshot; the event head is locked last and only when
+  // there are events, as appendEvents does.
+  applyIngestWrites: fixed(
+    "apply_ingest_writes",
+    `WITH new_contacts AS (
+       INSERT INTO dialogi_contacts (id, name, attributes, merged_into, created_at)
+       SELECT id, name, attributes::jsonb, merged_into, created_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+         AS t(id, name, attributes, merged_into, created_at)
+       RETURNING 1),
+     new_identities AS (
+       INSERT INTO dialogi_identities (channel, address, contact_id, verified)
+       SELECT ch, ad, cid, v FROM unnest($6::text[], $7::text[], $8::text[], $9::bool[]) AS t(ch, ad, cid, v)
+       ON CONFLICT (channel, address) DO UPDATE SET contact_id = excluded.contact_id, verified = excluded.verified
+       RETURNING 1),
+     new_conversations AS (
+       INSERT INTO dialogi_conversations (${rows.conversationColumns})
+       SELECT id, contact_id, status, assignee_kind, assignee_id, priority,
+         ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), external_refs::jsonb,
+         last_inbound_channel, last_inbound_at, last_message_at, created_at, updated_at
+       FROM ${shift(rows.conversationUnnest, 9)}
+       RETURNING 1),
+     updated_conversations AS (
+       UPDATE dialogi_conversations c SET ${conversationAssignments}
+       FROM ${shift(rows.conversationUnnest, 22)}
+       WHERE c.id = t.id
+       RETURNING 1),
+     new_messages AS (
+       INSERT INTO dialogi_messages (${rows.messageColumns}, metadata)
+       SELECT id, conversation_id, direction, author::jsonb, channel, parts::jsonb, visibility,
+         provider_message_id, status::jsonb, created_at, sent_at, metadata::jsonb
+       FROM unnest($36::text[], $37::text[], $38::text[], $39::text[], $40::text[], $41::text[], $42::text[],
+         $43::text[], $44::text[], $45::timestamptz[], $46::timestamptz[], $47::text[])
+         AS t(id, conversation_id, direction, author, channel, parts, visibility, provider_message_id, status,
+           created_at, sent_at, metadata)
+       ON CONFLICT (channel, provider_message_id) DO NOTHING
+       RETURNING id),
+     head AS (
+       UPDATE dialogi_event_head SET seq = seq + $48::bigint WHERE id = 1 AND $48::bigint > 0
+       RETURNING seq - $48::bigint AS base),
+     new_events AS (
+       INSERT INTO dialogi_events (seq, at, body, conversation_id, contact_id)
+       SELECT head.base + e.n, $49, e.body::jsonb, e.conversation_id, e.contact_id
+       FROM head, unnest($50::text[], $51::text[], $52::text[]) WITH ORDINALITY AS e(body, conversation_id, contact_id, n)
+       RETURNING 1)
+     SELECT ARRAY(SELECT id FROM new_messages) AS inserted, (SELECT base FROM head) AS base,
+       (SELECT pg_notify('dialogi_events', (base + $48::bigint)::text) FROM head) AS notified`
+  )
+}
+
 const listConversationsSql = (
   filter: ConversationFilter,
   page: { readonly after?: string | undefined; readonly limit: number }
@@ -371,6 +466,71 @@ export const makeSqlTx = (
     },
     eventsAfter: (seq, limit) =>
       Effect.map(q("eventsAfter", sql.eventsAfter, [seq, limit]), (result) => result.map(rows.eventOf)),
+    findForIngest: ({ messages, identities }) =>
+      messages.length === 0 && identities.length === 0
+        ? Effect.succeed({ messages: [], identities: [] })
+        : Effect.map(
+            q("findForIngest", ingestSql.findForIngest, [
+              messages.map((k) => k.channel),
+              messages.map((k) => k.providerMessageId),
+              identities.map((k) => k.channel),
+              identities.map((k) => k.address)
+            ]),
+            (result) => ({
+              messages: result.filter((r) => r.kind === "message").map(rows.messageOf),
+              identities: result.filter((r) => r.kind === "identity").map(rows.identityRowOf)
+            })
+          ),
+    findConversationsForIngest: ({ openOf, ids }) =>
+      openOf.length === 0 && ids.length === 0
+        ? Effect.succeed({ open: [], byId: [] })
+        : Effect.map(
+            q("findConversationsForIngest", ingestSql.findConversationsForIngest, [
+              [...new Set(openOf)],
+              ids
+            ]),
+            (result) => ({
+              open: result.filter((r) => r.kind === "open").map(rows.conversationOf),
+              byId: result.filter((r) => r.kind === "by_id").map(rows.conversationOf)
+            })
+          ),
+    applyIngestWrites: (writes) => {
+      const { events: bodies, at } = writes
+      // UPDATE ... FROM applies one arbitrary source row per target row: keep the last of an id.
+      const updated = [...new Map(writes.updatedConversations.map((c) => [c.id as string, c])).values()]
+      const params = [
+        ...rows.contactsParams(writes.contacts),
+        ...rows.conversationsParams(writes.newConversations),
+        ...rows.conversationsParams(updated),
+        ...rows.messagesParams(writes.messages),
+        bodies.length,
+        at,
+        bodies.map((b) => JSON.stringify(rows.encodeEventBody(b))),
+        bodies.map((b) => eventConversationOf(b) ?? null),
+        bodies.map((b) => eventContactOf(b) ?? null)
+      ]
+      return Effect.map(q("applyIngestWrites", ingestSql.applyIngestWrites, params), (result) => {
+        const row = result[0]!
+        const base = Number(row.base)
+        if (bodies.length > 0) effects.headSeq = base + bodies.length
+        return {
+          insertedMessageIds: row.inserted as MessageId[],
+          events: bodies.map(
+            (body, i) =>
+              new Event(
+                {
+                  seq: (base + i + 1) as EventSeq,
+                  at,
+                  body,
+                  conversationId: eventConversationOf(body),
+                  contactId: eventContactOf(body)
+                },
+                true
+              )
+          )
+        }
+      })
+    },
     enqueueJob: (job) =>
       Effect.tryPromise({
         try: () => enqueue(executor, job),

@@ -49,7 +49,7 @@ export const resolveHubOptions = (options: HubOptions): ResolvedHubOptions => ({
   adapters: options.adapters ?? [],
   defaultRegion: options.defaultRegion,
   maxIngestBatch: Math.max(1, options.maxIngestBatch ?? 128),
-  ingestConcurrency: Math.max(1, options.ingestConcurrency ?? 4),
+  ingestConcurrency: Math.max(1, options.ingestConcurrency ?? 2),
   sendRetryLimit: Math.max(0, options.sendRetryLimit ?? 8),
   sendRetryDelayMs: Math.max(1, options.sendRetryDelayMs ?? 2_000),
   sendConcurrency: Math.max(1, options.sendConcurrency ?? 8),

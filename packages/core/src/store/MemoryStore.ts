@@ -5,6 +5,7 @@ import { contactOf, conversationOf, DialogiEvent } from "../domain/Event.js"
 import type { ContactId, ConversationId, EventSeq, MessageId } from "../domain/Ids.js"
 import { Message } from "../domain/Message.js"
 import { conversationCursor, matchesFilter, sortConversations } from "./conversationListing.js"
+import { composeIngestOps, type StoreTxBase } from "./ingestComposites.js"
 import { retryDelay } from "./retryDelay.js"
 import {
   type DeadJob,
@@ -126,7 +127,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           .map((i) => i.identity)
       })
 
-    const tx: StoreTx = {
+    const base: StoreTxBase = {
       lock: () => Effect.void,
       findIdentities: (keys) =>
         Effect.sync(() => {
@@ -349,6 +350,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           })
         })
     }
+    const tx: StoreTx = { ...base, ...composeIngestOps(base) }
 
     const wakeWorkers = () => Deferred.unsafeDone(wakeJobs, Effect.void)
     const notify = () => {

@@ -103,6 +103,31 @@ export interface DeadJob {
   readonly attempts: number
 }
 
+/** Rows an ingest batch needs before it can decide anything. */
+export interface IngestLookup {
+  readonly messages: ReadonlyArray<Message>
+  readonly identities: ReadonlyArray<IdentityRow>
+}
+
+/** Conversations an ingest batch may join. */
+export interface IngestConversations {
+  /** At most one per contact: its most recently active conversation that is not resolved. */
+  readonly open: ReadonlyArray<Conversation>
+  /** The conversations asked for by id (threading hints, replied-to messages). */
+  readonly byId: ReadonlyArray<Conversation>
+}
+
+/** Everything an ingest batch writes. */
+export interface IngestWrites {
+  readonly contacts: ReadonlyArray<Contact>
+  readonly newConversations: ReadonlyArray<Conversation>
+  readonly updatedConversations: ReadonlyArray<Conversation>
+  readonly messages: ReadonlyArray<NewMessage>
+  /** Appended last, after every row above; may be empty. */
+  readonly events: ReadonlyArray<EventBody>
+  readonly at: Date
+}
+
 /**
  * The operations available inside one store transaction. Everything the hub writes for one
  * change goes through one of these, so it commits or rolls back as a whole.
@@ -200,6 +225,35 @@ export interface StoreTx {
   readonly eventsAfter: (seq: number, limit: number) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
 
   readonly enqueueJob: (job: NewJob) => Effect.Effect<void, StoreError>
+
+  // Ingest composites: what a group-commit batch does, in as few round trips as the store can.
+  // A store may implement them with the methods above; the SQL store makes each one statement,
+  // because a batch's cost is its round trips.
+
+  /**
+   * The messages among `messages` and the identities among `identities`; also locks, until
+   * commit, the contacts those identities belong to (key `contact:<id>`, as {@link lock}).
+   */
+  readonly findForIngest: (input: {
+    readonly messages: ReadonlyArray<ProviderMessageKey>
+    readonly identities: ReadonlyArray<IdentityKey>
+  }) => Effect.Effect<IngestLookup, StoreError>
+  /** `findOpenConversations(openOf)` and `getConversations(ids)` together. */
+  readonly findConversationsForIngest: (input: {
+    readonly openOf: ReadonlyArray<ContactId>
+    readonly ids: ReadonlyArray<ConversationId>
+  }) => Effect.Effect<IngestConversations, StoreError>
+  /**
+   * Inserts contacts, conversations and messages, updates conversations and appends events, as
+   * the separate methods would in that order. Returns the ids of the messages inserted (a
+   * duplicate provider id is skipped) and the appended events.
+   */
+  readonly applyIngestWrites: (
+    writes: IngestWrites
+  ) => Effect.Effect<
+    { readonly insertedMessageIds: ReadonlyArray<MessageId>; readonly events: ReadonlyArray<DialogiEvent> },
+    StoreError
+  >
 }
 
 /**

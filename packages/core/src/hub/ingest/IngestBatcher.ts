@@ -1,7 +1,6 @@
 import { Deferred, Effect, Queue, Schedule } from "effect"
 import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
 import type { StoreError } from "../../domain/Errors.js"
-import type { EventBody } from "../../domain/Event.js"
 import type { StoreService } from "../../store/Store.js"
 import { ingestBatch } from "./ingestBatch.js"
 import { type IngestResult, ingestLockKeys } from "./ingestOne.js"
@@ -36,16 +35,11 @@ export const makeIngestBatcher = (store: StoreService, options: { maxBatch: numb
       store.transaction((tx) =>
         Effect.gen(function* () {
           yield* tx.lock(batch.flatMap((p) => ingestLockKeys(p.envelope)))
-          const now = new Date()
-          const events: EventBody[] = []
-          const results = yield* ingestBatch(
+          return yield* ingestBatch(
             tx,
             batch.map((p) => p.envelope),
-            now,
-            events
+            new Date()
           )
-          if (events.length > 0) yield* tx.appendEvents(events, now)
-          return results
         })
       )
 

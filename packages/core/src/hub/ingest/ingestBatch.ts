@@ -7,7 +7,7 @@ import type { EventBody } from "../../domain/Event.js"
 import type { ChannelName, ContactId, ConversationId, MessageId } from "../../domain/Ids.js"
 import { newId } from "../../domain/Ids.js"
 import { Message } from "../../domain/Message.js"
-import type { IdentityKey, NewMessage, ProviderMessageKey, StoreTx } from "../../store/Store.js"
+import type { IdentityKey, IngestWrites, NewMessage, ProviderMessageKey, StoreTx } from "../../store/Store.js"
 import { type IngestResult, ingestOne, maxReferences } from "./ingestOne.js"
 
 const keyOf = (channel: string, id: string) => `${channel}\u0000${id}`
@@ -22,65 +22,67 @@ const referencesOf = (envelope: InboundEnvelope): ReadonlyArray<string> =>
   (envelope.threading?.inReplyTo ?? []).slice(-maxReferences).reverse()
 
 /**
- * Ingests envelopes without identity claims with a fixed number of statements, whatever their
+ * Plans envelopes without identity claims with a fixed number of statements, whatever their
  * count: look-ups for the whole segment first, then one in-order pass in memory that applies
- * exactly the rules of {@link ingestOne}, then one write per table. The in-memory pass sees
- * the rows the segment itself creates, so two messages of one new customer in one segment get
- * one contact and one conversation.
+ * exactly the rules of {@link ingestOne}; the rows to write come back as one write set. The
+ * in-memory pass sees the rows the segment itself creates, so two messages of one new customer
+ * in one segment get one contact and one conversation.
  */
-const ingestSegment = (
+const planSegment = (
   tx: StoreTx,
   envelopes: ReadonlyArray<InboundEnvelope>,
   now: Date,
   events: EventBody[]
-): Effect.Effect<ReadonlyArray<IngestResult>, StoreError> =>
+): Effect.Effect<{ results: ReadonlyArray<IngestResult>; writes: SegmentWrites }, StoreError> =>
   Effect.gen(function* () {
-    const known = new Map<string, Message>()
-    for (const message of yield* tx.findMessagesByProviderIds(
-      uniqueBy<ProviderMessageKey>(
-        envelopes.map((e) => ({ channel: e.channel, providerMessageId: e.providerMessageId })),
+    // Also locks the contacts found: another instance may be threading a message of the same
+    // contact that arrived on another identity.
+    const lookup = yield* tx.findForIngest({
+      // The replied-to messages (threading references) come in the same look-up.
+      messages: uniqueBy<ProviderMessageKey>(
+        envelopes.flatMap((e) => [
+          { channel: e.channel, providerMessageId: e.providerMessageId },
+          ...referencesOf(e).map((providerMessageId) => ({ channel: e.channel, providerMessageId }))
+        ]),
         (k) => keyOf(k.channel, k.providerMessageId)
+      ),
+      identities: uniqueBy<IdentityKey>(
+        envelopes.map((e) => ({ channel: e.channel, address: e.from.address })),
+        (k) => keyOf(k.channel, k.address)
       )
-    ))
-      known.set(keyOf(message.channel, message.providerMessageId!), message)
+    })
+    const replied = new Map<string, Message>()
+    for (const message of lookup.messages)
+      replied.set(keyOf(message.channel, message.providerMessageId!), message)
+    const known = new Map<string, Message>()
+    for (const e of envelopes) {
+      const key = keyOf(e.channel, e.providerMessageId)
+      const message = replied.get(key)
+      if (message) known.set(key, message)
+    }
     const fresh = envelopes.filter((e) => !known.has(keyOf(e.channel, e.providerMessageId)))
 
     const identities = new Map<string, { contactId: ContactId; verified: boolean }>()
-    for (const row of yield* tx.findIdentities(
-      uniqueBy<IdentityKey>(
-        fresh.map((e) => ({ channel: e.channel, address: e.from.address })),
-        (k) => keyOf(k.channel, k.address)
-      )
-    ))
+    for (const row of lookup.identities)
       identities.set(keyOf(row.identity.channel, row.identity.address), {
         contactId: row.contactId,
         verified: row.identity.verified
       })
     const storedContacts = [...new Set([...identities.values()].map((i) => i.contactId))]
-    // Another instance may be threading a message of the same contact from another identity.
-    if (storedContacts.length > 0) yield* tx.lock(storedContacts.map((id) => `contact:${id}`))
-
-    const references = uniqueBy<ProviderMessageKey>(
-      fresh.flatMap((e) =>
-        referencesOf(e).map((providerMessageId) => ({ channel: e.channel, providerMessageId }))
-      ),
-      (k) => keyOf(k.channel, k.providerMessageId)
-    ).filter((k) => !known.has(keyOf(k.channel, k.providerMessageId)))
-    const replied = new Map<string, Message>(known)
-    if (references.length > 0)
-      for (const message of yield* tx.findMessagesByProviderIds(references))
-        replied.set(keyOf(message.channel, message.providerMessageId!), message)
 
     const conversations = new Map<string, Conversation>()
     const wanted = new Set<ConversationId>()
     for (const message of replied.values()) wanted.add(message.conversationId)
     for (const e of fresh)
       if (e.threading?.conversationId !== undefined) wanted.add(e.threading.conversationId)
-    if (wanted.size > 0) for (const c of yield* tx.getConversations([...wanted])) conversations.set(c.id, c)
     const openOf = new Map<ContactId, ConversationId>()
-    for (const c of yield* tx.findOpenConversations(storedContacts)) {
-      conversations.set(c.id, c)
-      openOf.set(c.contactId, c.id)
+    if (wanted.size > 0 || storedContacts.length > 0) {
+      const found = yield* tx.findConversationsForIngest({ openOf: storedContacts, ids: [...wanted] })
+      for (const c of found.byId) conversations.set(c.id, c)
+      for (const c of found.open) {
+        conversations.set(c.id, c)
+        openOf.set(c.contactId, c.id)
+      }
     }
 
     const newContacts: Contact[] = []
@@ -219,35 +221,43 @@ const ingestSegment = (
 
     for (const key of uniqueBy(toVerify, (k) => keyOf(k.channel, k.address)))
       yield* tx.setIdentityVerified(key.channel, key.address)
-    if (newContacts.length > 0) yield* tx.insertContacts(newContacts)
-    if (createdConversations.size > 0)
-      yield* tx.insertConversations([...createdConversations].map((id) => conversations.get(id)!))
-    if (newMessages.length > 0) {
-      const inserted = yield* tx.insertMessages(newMessages)
-      // The message locks are held, so a conflict means a writer ignored them: retry the batch.
-      if (inserted.length !== newMessages.length)
-        return yield* new StoreError({
-          message: "provider message id inserted concurrently",
-          transient: true
-        })
+    return {
+      results,
+      writes: {
+        contacts: newContacts,
+        newConversations: [...createdConversations].map((id) => conversations.get(id)!),
+        updatedConversations: [...touchedConversations].map((id) => conversations.get(id)!),
+        messages: newMessages
+      }
     }
-    if (touchedConversations.size > 0)
-      yield* tx.updateConversations([...touchedConversations].map((id) => conversations.get(id)!))
-    return results
+  })
+
+type SegmentWrites = Omit<IngestWrites, "events" | "at">
+
+const noWrites: SegmentWrites = { contacts: [], newConversations: [], updatedConversations: [], messages: [] }
+
+const applyWrites = (tx: StoreTx, writes: SegmentWrites, events: ReadonlyArray<EventBody>, at: Date) =>
+  Effect.gen(function* () {
+    const { insertedMessageIds } = yield* tx.applyIngestWrites({ ...writes, events, at })
+    // The message locks are held, so a conflict means a writer ignored them: retry the batch.
+    if (insertedMessageIds.length !== writes.messages.length)
+      return yield* new StoreError({ message: "provider message id inserted concurrently", transient: true })
   })
 
 /**
- * Ingests a batch in one transaction and returns one result per envelope, in order. Runs of
- * envelopes without identity claims go through the set-based path; an envelope with claims
- * (linking, merging) is handled on its own with the current rows, between the runs.
+ * Ingests a batch inside the caller's transaction (which holds the batch's lock keys) and
+ * returns one result per envelope, in order. Runs of envelopes without identity claims go
+ * through the set-based path; an envelope with claims (linking, merging) is handled on its own
+ * with the current rows, between the runs. Every event of the batch is appended last, in one
+ * write with the last run's rows.
  */
 export const ingestBatch = (
   tx: StoreTx,
   envelopes: ReadonlyArray<InboundEnvelope>,
-  now: Date,
-  events: EventBody[]
+  now: Date
 ): Effect.Effect<ReadonlyArray<IngestResult>, StoreError> =>
   Effect.gen(function* () {
+    const events: EventBody[] = []
     const results: IngestResult[] = []
     let run: InboundEnvelope[] = []
     for (const envelope of envelopes) {
@@ -255,10 +265,16 @@ export const ingestBatch = (
         run.push(envelope)
         continue
       }
-      if (run.length > 0) results.push(...(yield* ingestSegment(tx, run, now, events)))
+      if (run.length > 0) {
+        const planned = yield* planSegment(tx, run, now, events)
+        yield* applyWrites(tx, planned.writes, [], now)
+        results.push(...planned.results)
+      }
       run = []
       results.push(yield* ingestOne(tx, envelope, now, events))
     }
-    if (run.length > 0) results.push(...(yield* ingestSegment(tx, run, now, events)))
+    const last = run.length > 0 ? yield* planSegment(tx, run, now, events) : { results: [], writes: noWrites }
+    yield* applyWrites(tx, last.writes, events, now)
+    results.push(...last.results)
     return results
   })

@@ -1,0 +1,37 @@
+import { Effect } from "effect"
+import type { StoreTx } from "./Store.js"
+
+/** The store operations the ingest composites are built from. */
+export type StoreTxBase = Omit<StoreTx, "findForIngest" | "findConversationsForIngest" | "applyIngestWrites">
+
+/**
+ * The ingest composites on top of the single-purpose methods: correct for any store, used as
+ * is by the memory store. Stores where round trips cost (SQL) replace each with one statement.
+ */
+export const composeIngestOps = (
+  tx: StoreTxBase
+): Pick<StoreTx, "findForIngest" | "findConversationsForIngest" | "applyIngestWrites"> => ({
+  findForIngest: ({ messages, identities }) =>
+    Effect.gen(function* () {
+      const foundMessages = yield* tx.findMessagesByProviderIds(messages)
+      const foundIdentities = yield* tx.findIdentities(identities)
+      const contacts = [...new Set(foundIdentities.map((row) => row.contactId))]
+      if (contacts.length > 0) yield* tx.lock(contacts.map((id) => `contact:${id}`))
+      return { messages: foundMessages, identities: foundIdentities }
+    }),
+  findConversationsForIngest: ({ openOf, ids }) =>
+    Effect.gen(function* () {
+      const open = yield* tx.findOpenConversations(openOf)
+      const byId = yield* tx.getConversations(ids)
+      return { open, byId }
+    }),
+  applyIngestWrites: (writes) =>
+    Effect.gen(function* () {
+      yield* tx.insertContacts(writes.contacts)
+      yield* tx.insertConversations(writes.newConversations)
+      const insertedMessageIds = yield* tx.insertMessages(writes.messages)
+      yield* tx.updateConversations(writes.updatedConversations)
+      const events = writes.events.length > 0 ? yield* tx.appendEvents(writes.events, writes.at) : []
+      return { insertedMessageIds, events }
+    })
+})
