@@ -612,6 +612,111 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
       })
     })
 
+    describe("ingest composites", () => {
+      it("findForIngest returns the messages and identities among the keys", async () => {
+        await write((t) =>
+          Effect.gen(function* () {
+            yield* t.insertContacts([
+              contact("c1", [["email", "a@x", true]]),
+              contact("c2", [["sms", "+1", false]])
+            ])
+            yield* t.insertConversations([conversation("v1", "c1", 1)])
+            yield* t.insertMessages([
+              { message: message("m1", "v1", 1, { providerMessageId: "p1" }), metadata: {} },
+              { message: message("m2", "v1", 2, { providerMessageId: "p2", channel: "sms" }), metadata: {} }
+            ])
+          })
+        )
+        const found = await write((t) =>
+          t.findForIngest({
+            messages: [
+              { channel: "email", providerMessageId: "p1" },
+              { channel: "email", providerMessageId: "p2" },
+              { channel: "email", providerMessageId: "missing" }
+            ],
+            identities: [
+              { channel: "email", address: "a@x" },
+              { channel: "sms", address: "+1" },
+              { channel: "chat", address: "nobody" }
+            ]
+          })
+        )
+        expect(sortedIds(found.messages)).toEqual(["m1"])
+        expect(found.identities.map((r) => `${r.contactId}:${r.identity.channel}`).sort()).toEqual([
+          "c1:email",
+          "c2:sms"
+        ])
+        expect(await write((t) => t.findForIngest({ messages: [], identities: [] }))).toEqual({
+          messages: [],
+          identities: []
+        })
+      })
+
+      it("findConversationsForIngest returns open conversations per contact and those asked by id", async () => {
+        await write((t) =>
+          t.insertConversations([
+            conversation("v1", "c1", 1),
+            conversation("v2", "c1", 5),
+            conversation("v3", "c2", 3, { status: "resolved" }),
+            conversation("v4", "c3", 2)
+          ])
+        )
+        const found = await write((t) =>
+          t.findConversationsForIngest({
+            openOf: ["c1", "c2"] as ContactId[],
+            ids: ["v3", "v4", "nope"] as ConversationId[]
+          })
+        )
+        expect(sortedIds(found.open)).toEqual(["v2"])
+        expect(sortedIds(found.byId)).toEqual(["v3", "v4"])
+      })
+
+      it("applyIngestWrites writes every row, skips a known provider id and appends the events last", async () => {
+        await write((t) =>
+          t.insertMessages([{ message: message("m0", "v0", 0, { providerMessageId: "p0" }), metadata: {} }])
+        )
+        const result = await write((t) =>
+          t.applyIngestWrites({
+            contacts: [contact("c1", [["email", "a@x", false]])],
+            newConversations: [conversation("v1", "c1", 1)],
+            updatedConversations: [],
+            messages: [
+              { message: message("m1", "v1", 1, { providerMessageId: "p1" }), metadata: { k: 1 } },
+              { message: message("m2", "v1", 2, { providerMessageId: "p0" }), metadata: {} }
+            ],
+            events: [resolved("v1"), resolved("v1")],
+            at: at(7)
+          })
+        )
+        expect([...result.insertedMessageIds]).toEqual(["m1"])
+        expect(result.events.map((e) => e.seq)).toEqual([1, 2])
+        const after = await read((t) =>
+          Effect.all({
+            contact: t.getContact("c1" as ContactId),
+            conversation: getConversation(t, "v1"),
+            thread: t.thread(["v1" as ConversationId]),
+            events: t.eventsAfter(0, 10)
+          })
+        )
+        expect(after.contact?.identities.map((i) => i.address)).toEqual(["a@x"])
+        expect(after.conversation?.id).toBe("v1")
+        expect(after.thread.map((m) => m.id)).toEqual(["m1"])
+        expect(after.events).toHaveLength(2)
+        await write((t) =>
+          t.applyIngestWrites({
+            contacts: [],
+            newConversations: [],
+            updatedConversations: [conversation("v1", "c1", 9, { status: "waiting_on_customer" })],
+            messages: [],
+            events: [],
+            at: at(9)
+          })
+        )
+        expect((await read((t) => getConversation(t, "v1")))?.status).toBe("waiting_on_customer")
+        expect(await read((t) => t.eventsAfter(0, 10))).toHaveLength(2)
+      })
+    })
+
     describe("events", () => {
       it("numbers events gap-free from 1 and pages with eventsAfter", async () => {
         const first = await write((t) => t.appendEvents([resolved("k1"), resolved("k2")], at(1)))
