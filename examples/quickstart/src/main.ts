@@ -18,7 +18,8 @@ const hub = await createHub({
 })
 
 print(`dialogi quickstart (PGlite data in ${dataDir})\n`)
-const start = Date.now()
+// Anna wrote a few minutes ago: first the email, a minute later the chat message.
+const start = Date.now() - 5 * 60_000
 const first = await hub.ingest({
   channel: "email",
   providerMessageId: "<CAF1234@mail.example.com>",
