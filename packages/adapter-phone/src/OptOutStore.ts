@@ -1,0 +1,64 @@
+/** One number's latest opt-out keyword. */
+export interface OptOutRecord {
+  /** E.164 number of the customer. */
+  readonly number: string
+  readonly optedOut: boolean
+  /** The keyword that set this state (STOP, START, ...). */
+  readonly keyword: string
+  /** When the customer sent it (epoch ms); a later record wins, whatever order webhooks come in. */
+  readonly at: number
+}
+
+/**
+ * Where opt-outs live. Core has no key-value store for adapters yet, so the adapter keeps
+ * this behind a small interface: the default is in memory (lost on restart); production hosts
+ * pass one backed by their database. `load` runs once at start because `checkReply` is
+ * synchronous and answers from the loaded copy.
+ */
+export interface OptOutStore {
+  readonly load: () => Promise<ReadonlyArray<OptOutRecord>>
+  readonly save: (record: OptOutRecord) => Promise<void>
+}
+
+/** An in-memory {@link OptOutStore}: fine for tests and one-process demos, not durable. */
+export const memoryOptOutStore = (): OptOutStore => {
+  const records = new Map<string, OptOutRecord>()
+  return {
+    load: async () => [...records.values()],
+    save: async (record) => {
+      records.set(record.number, record)
+    }
+  }
+}
+
+/** The loaded opt-out state of one adapter instance, answering synchronously. */
+export interface OptOutRegistry {
+  readonly start: () => Promise<void>
+  readonly isOptedOut: (number: string) => OptOutRecord | undefined
+  readonly record: (record: OptOutRecord) => Promise<void>
+}
+
+/** Wraps a store with the synchronous view `checkReply` needs. */
+export const makeOptOutRegistry = (store: OptOutStore): OptOutRegistry => {
+  const current = new Map<string, OptOutRecord>()
+  const remember = (record: OptOutRecord) => {
+    const known = current.get(record.number)
+    if (!known || known.at <= record.at) current.set(record.number, record)
+  }
+  return {
+    start: async () => {
+      for (const record of await store.load()) remember(record)
+    },
+    isOptedOut: (number) => {
+      const record = current.get(number)
+      return record?.optedOut ? record : undefined
+    },
+    record: async (record) => {
+      const known = current.get(record.number)
+      if (known && known.at > record.at) return
+      // Saved before the webhook is acknowledged: a STOP Twilio was told we have is never lost.
+      await store.save(record)
+      remember(record)
+    }
+  }
+}

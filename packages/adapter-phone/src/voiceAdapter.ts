@@ -1,0 +1,220 @@
+import type { AdapterContext, ChannelAdapter, InboundEnvelopeInput, MessagePart } from "@dialogi/core"
+import { SendFailed } from "@dialogi/core"
+import twilio from "twilio"
+import { voiceCapabilities } from "./capabilities.js"
+import type { PhoneAdapterConfig } from "./config.js"
+import { MalformedWebhook, toE164 } from "./parse.js"
+import { errorResponse, ingestFailureResponse, twimlResponse } from "./responses.js"
+import { publicUrlOf, verifyTwilioRequest } from "./signature.js"
+
+type Params = Readonly<Record<string, string>>
+
+/** Sub-routes below `voiceWebhookUrl` that Twilio calls during one call. */
+export const voiceRoutes = {
+  incoming: "",
+  dialStatus: "/dial-status",
+  recording: "/recording",
+  transcription: "/transcription"
+} as const
+
+/** Shared state the voice adapter is built from. */
+export interface VoiceAdapterDeps {
+  readonly config: PhoneAdapterConfig
+  readonly now: () => number
+}
+
+const routeOf = (pathname: string): keyof typeof voiceRoutes => {
+  const path = pathname.replace(/\/$/, "")
+  for (const key of ["dialStatus", "recording", "transcription"] as const)
+    if (path.endsWith(voiceRoutes[key])) return key
+  return "incoming"
+}
+
+/**
+ * Creates the `voice` adapter: answers inbound calls with TwiML (greeting, optional ring of an
+ * agent, else voicemail with transcription) and puts the call's outcome, the recording and
+ * the transcript into the caller's thread. It sends nothing: replies to callers go by SMS.
+ */
+export const createVoiceAdapter = (deps: VoiceAdapterDeps): ChannelAdapter => {
+  const { config } = deps
+  const voice = config.voice ?? {}
+  const channel = config.channels?.voice ?? "voice"
+  const smsChannel = config.channels?.sms ?? "sms"
+  const base = config.voiceWebhookUrl
+  let context: AdapterContext | undefined
+  const url = (route: string) => `${(base ?? "").replace(/\/$/, "")}${route}`
+
+  const voicemailTwiml = (response: twilio.twiml.VoiceResponse) => {
+    response.say(voice.voicemailPrompt ?? "Please leave a message after the tone.")
+    response.record({
+      action: url(voiceRoutes.recording),
+      method: "POST",
+      maxLength: voice.maxRecordingSeconds ?? 120,
+      playBeep: true,
+      transcribe: true,
+      transcribeCallback: url(voiceRoutes.transcription)
+    })
+    // Reached only when the caller records nothing (Record falls through without a recording).
+    response.say("We did not receive a message. Goodbye.")
+    response.hangup()
+    return response
+  }
+
+  const envelope = (params: Params, kind: string, parts: MessagePart[]): InboundEnvelopeInput => {
+    const callSid = params.CallSid
+    if (!callSid) throw new MalformedWebhook(`[dialogi/${channel}] webhook lacks CallSid`)
+    const rawFrom = params.From
+    if (!rawFrom) throw new MalformedWebhook(`[dialogi/${channel}] webhook lacks From`)
+    const from = toE164(channel, rawFrom, config.defaultRegion)
+    return {
+      channel,
+      // One call produces several events (answered, voicemail, transcript): the call id plus
+      // the event kind is the dedupe key, so each is stored once whatever Twilio retries.
+      providerMessageId: `${callSid}:${kind}`,
+      from: { address: from, verified: false },
+      claims:
+        config.linkSmsAndVoice === false ? [] : [{ channel: smsChannel, address: from, verified: true }],
+      parts,
+      sentAt: deps.now(),
+      metadata: { callSid, to: params.To, event: kind }
+    }
+  }
+
+  const ingest = async (env: InboundEnvelopeInput) => {
+    if (!context)
+      throw Object.assign(new Error(`[dialogi/${channel}] hub not started`), { _tag: "NotStarted" })
+    await context.ingest(env)
+  }
+
+  const onIncoming = async (params: Params) => {
+    const response = new twilio.twiml.VoiceResponse()
+    if (voice.greeting) response.say(voice.greeting)
+    const agent = typeof voice.forwardTo === "function" ? await voice.forwardTo() : voice.forwardTo
+    if (agent) {
+      const dial = response.dial({
+        timeout: voice.dialTimeoutSeconds ?? 20,
+        action: url(voiceRoutes.dialStatus),
+        method: "POST",
+        ...(params.To ? { callerId: params.To } : {})
+      })
+      dial.number(toE164(channel, agent, config.defaultRegion))
+      return response
+    }
+    return voicemailTwiml(response)
+  }
+
+  const onDialStatus = async (params: Params) => {
+    if (params.DialCallStatus === "completed" || params.DialCallStatus === "answered") {
+      const duration = Number(params.DialCallDuration ?? "0")
+      await ingest(
+        envelope(params, "answered", [
+          {
+            _tag: "call",
+            event: "answered",
+            durationSeconds: Number.isFinite(duration) ? duration : 0,
+            ...(params.From ? { from: params.From } : {}),
+            ...(params.To ? { to: params.To } : {})
+          }
+        ])
+      )
+      const response = new twilio.twiml.VoiceResponse()
+      response.hangup()
+      return response
+    }
+    return voicemailTwiml(new twilio.twiml.VoiceResponse())
+  }
+
+  const onRecording = async (params: Params) => {
+    const recordingUrl = params.RecordingUrl
+    const duration = Number(params.RecordingDuration ?? "0")
+    const call = {
+      _tag: "call" as const,
+      ...(params.From ? { from: params.From } : {}),
+      ...(params.To ? { to: params.To } : {})
+    }
+    if (!recordingUrl || !(duration > 0)) {
+      await ingest(envelope(params, "missed", [{ ...call, event: "missed" }]))
+    } else {
+      await ingest(
+        envelope(params, "voicemail", [
+          { ...call, event: "voicemail", durationSeconds: duration },
+          {
+            _tag: "voice",
+            // RecordingUrl has no extension; `.mp3` selects the format. Fetching needs the
+            // account's Basic auth: the ref is the URL, not yet a copy in an attachment store.
+            recording: { ref: `${recordingUrl}.mp3`, contentType: "audio/mpeg" },
+            durationSeconds: duration
+          }
+        ])
+      )
+    }
+    const response = new twilio.twiml.VoiceResponse()
+    response.say("Thank you. Goodbye.")
+    response.hangup()
+    return response
+  }
+
+  const onTranscription = async (params: Params) => {
+    // Failed transcriptions (recordings under 2 s or over 120 s, error 13617) add nothing: the
+    // recording is already in the thread.
+    if (params.TranscriptionStatus === "completed" && params.RecordingUrl) {
+      await ingest(
+        envelope(params, "transcript", [
+          {
+            _tag: "voice",
+            recording: { ref: `${params.RecordingUrl}.mp3`, contentType: "audio/mpeg" },
+            transcript: params.TranscriptionText ?? ""
+          }
+        ])
+      )
+    }
+    return new twilio.twiml.VoiceResponse()
+  }
+
+  return {
+    channel,
+    capabilities: voiceCapabilities,
+    addressKind: "phone",
+    start: async (ctx) => {
+      if (base === undefined) throw new Error(`[dialogi/${channel}] voiceWebhookUrl is not configured`)
+      context = ctx
+    },
+    stop: async () => {
+      context = undefined
+    },
+    send: async () => {
+      throw new SendFailed({
+        channel,
+        retryable: false,
+        reason: `[dialogi/${channel}] the voice channel carries no written replies; answer by ${smsChannel}`
+      })
+    },
+    handleWebhook: async (request) => {
+      if (request.method !== "POST") return errorResponse(405, `[dialogi/${channel}] POST only`)
+      if (base === undefined)
+        return errorResponse(503, `[dialogi/${channel}] voiceWebhookUrl is not configured`)
+      const route = routeOf(new URL(request.url).pathname)
+      const verified = await verifyTwilioRequest(
+        config.authToken,
+        request,
+        publicUrlOf(base, voiceRoutes[route], request)
+      )
+      if (!verified) return errorResponse(403, `[dialogi/${channel}] invalid X-Twilio-Signature`)
+      if (!context) return errorResponse(503, `[dialogi/${channel}] hub not started`)
+      try {
+        const handlers = {
+          incoming: onIncoming,
+          dialStatus: onDialStatus,
+          recording: onRecording,
+          transcription: onTranscription
+        }
+        const response = await handlers[route](verified.params)
+        return twimlResponse(response.toString())
+      } catch (error) {
+        if (error instanceof MalformedWebhook) return errorResponse(400, error.message)
+        return ingestFailureResponse(channel, error)
+      }
+    },
+    checkReply: () => ({ _tag: "CapabilityMissing", channel, capability: "text" })
+  }
+}
