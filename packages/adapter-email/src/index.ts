@@ -1,0 +1,2 @@
+export * from "./resolveThread.js"
+export * from "./ThreadToken.js"
