@@ -1,0 +1,161 @@
+import type { ChannelAdapter, ReplyRefusal, SendReceipt, SendRequest } from "@dialogi/core"
+import { SendFailed } from "@dialogi/core"
+import { type PageScopedId, parseAddress } from "./address.js"
+import { messengerCapabilities } from "./capabilities.js"
+import { type FacebookAdapterConfig, type ResolvedPage, resolveConfig } from "./config.js"
+import { makeOutboundLedger } from "./OutboundLedger.js"
+import { makeLastInbound, sendPolicy } from "./replyWindow.js"
+import {
+  ownMetadataPrefix,
+  type SenderAction,
+  sendApiBody,
+  sendMessage,
+  sendSenderAction,
+  toMetaMessages
+} from "./send.js"
+import {
+  fetchThreadOwner,
+  makeThreadOwners,
+  type ThreadControlAction,
+  type ThreadOwner,
+  threadControlCall
+} from "./threadControl.js"
+import { makeWebhookHandler } from "./webhook.js"
+
+/** The Messenger adapter: a dialogi `ChannelAdapter` plus Messenger-only operations. */
+export interface FacebookAdapter extends ChannelAdapter {
+  readonly handleWebhook: (request: Request) => Promise<Response>
+  /** Shows or hides the typing indicator for a dialogi address (`<pageId>:<psid>`). */
+  readonly senderAction: (address: string, action: SenderAction) => Promise<void>
+  /** Takes the thread from the app that owns it (our app must be allowed to). */
+  readonly takeThreadControl: (address: string, metadata?: string) => Promise<void>
+  /** Passes the thread to another app; default target: the Page Inbox. */
+  readonly passThreadControl: (address: string, targetAppId?: string, metadata?: string) => Promise<void>
+  /** Asks the owner app to pass the thread to us. */
+  readonly requestThreadControl: (address: string, metadata?: string) => Promise<void>
+  /** Gives the thread up (it becomes idle). */
+  readonly releaseThreadControl: (address: string) => Promise<void>
+  /** Who owns the thread as far as this process saw; `refresh` asks Meta. */
+  readonly threadOwner: (
+    address: string,
+    options?: { readonly refresh?: boolean }
+  ) => Promise<ThreadOwner | undefined>
+}
+
+/**
+ * Creates the Messenger adapter for one Meta app and its pages:
+ * `createFacebookAdapter({ appId, appSecret, verifyToken, pages: [{ pageId, pageAccessToken }] })`.
+ */
+export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookAdapter => {
+  const config = resolveConfig(options)
+  const ledger = makeOutboundLedger()
+  const lastInbound = makeLastInbound()
+  const owners = makeThreadOwners()
+  const progress = new Map<string, string[]>()
+  let context: Parameters<NonNullable<ChannelAdapter["start"]>>[0] | undefined
+  const { channel } = config
+
+  const resolve = (address: string): { id: PageScopedId; page: ResolvedPage } => {
+    const id = parseAddress(address)
+    const page = id ? config.pages.get(id.pageId) : undefined
+    if (!id || !page)
+      throw new SendFailed({
+        channel,
+        reason: `[dialogi/${channel}] ${id ? `page ${id.pageId} is not configured` : `"${address}" is not a <pageId>:<psid> address`}`,
+        retryable: false,
+        code: "bad_address"
+      })
+    return { id, page }
+  }
+
+  const send = async (request: SendRequest): Promise<SendReceipt> => {
+    const { id, page } = resolve(request.to)
+    const policy = sendPolicy(lastInbound.get(request.to), Date.now(), page.humanAgent)
+    if (policy._tag === "closed")
+      throw new SendFailed({
+        channel,
+        reason: `[dialogi/${channel}] the messaging window closed at ${policy.closedAt.toISOString()}; not sent`,
+        retryable: false,
+        code: "window_closed"
+      })
+    const messages = toMetaMessages(channel, request.parts)
+    // Meta has no idempotency key: parts that went out in an earlier attempt are not resent.
+    const done = progress.get(request.idempotencyKey) ?? []
+    progress.set(request.idempotencyKey, done)
+    try {
+      for (let i = done.length; i < messages.length; i++) {
+        const message = { ...messages[i]!, metadata: `${ownMetadataPrefix}${request.messageId}:${i}` }
+        done.push(await sendMessage(config, page, sendApiBody(id.psid, message, policy)))
+      }
+    } catch (error) {
+      if ((error as { retryable?: unknown }).retryable !== true) progress.delete(request.idempotencyKey)
+      throw error
+    }
+    progress.delete(request.idempotencyKey)
+    ledger.record(request.to, done, Date.now())
+    return { providerMessageId: done[0]!, status: "sent" }
+  }
+
+  const checkReply: NonNullable<ChannelAdapter["checkReply"]> = (reply): ReplyRefusal | undefined => {
+    const id = parseAddress(reply.address)
+    const page = id ? config.pages.get(id.pageId) : undefined
+    if (!page)
+      return { _tag: "CapabilityMissing", channel, capability: `a configured page for ${reply.address}` }
+    if (reply.lastInbound) lastInbound.note(reply.address, reply.lastInbound.sentAt.getTime())
+    const policy = sendPolicy(reply.lastInbound?.sentAt.getTime(), reply.now.getTime(), page.humanAgent)
+    if (policy._tag === "closed")
+      return { _tag: "WindowClosed", channel, closedAt: policy.closedAt, alternatives: [] }
+    const owner = owners.get(reply.address)
+    if (owner?._tag === "app" && owner.appId !== config.appId)
+      return {
+        _tag: "CapabilityMissing",
+        channel,
+        capability: `thread control (app ${owner.appId} owns this thread; take or request it first)`
+      }
+    return undefined
+  }
+
+  const control = async (
+    address: string,
+    action: ThreadControlAction,
+    extra: { targetAppId?: string | undefined; metadata?: string | undefined } = {}
+  ) => {
+    const { id, page } = resolve(address)
+    await threadControlCall(config, page, action, id.psid, extra)
+    if (action === "take_thread_control") owners.set(address, { _tag: "app", appId: config.appId })
+    if (action === "pass_thread_control")
+      owners.set(address, { _tag: "app", appId: extra.targetAppId ?? "263902037430900" })
+    if (action === "release_thread_control") owners.set(address, { _tag: "idle" })
+  }
+
+  return {
+    channel,
+    capabilities: messengerCapabilities([...config.pages.values()].some((p) => p.humanAgent)),
+    addressKind: "opaque",
+    start: async (ctx) => {
+      context = ctx
+    },
+    stop: async () => {
+      context = undefined
+    },
+    send,
+    checkReply,
+    handleWebhook: makeWebhookHandler(config, { ledger, lastInbound, owners, context: () => context }),
+    senderAction: async (address, action) => {
+      const { id, page } = resolve(address)
+      await sendSenderAction(config, page, id.psid, action)
+    },
+    takeThreadControl: (address, metadata) => control(address, "take_thread_control", { metadata }),
+    passThreadControl: (address, targetAppId, metadata) =>
+      control(address, "pass_thread_control", { targetAppId, metadata }),
+    requestThreadControl: (address, metadata) => control(address, "request_thread_control", { metadata }),
+    releaseThreadControl: (address) => control(address, "release_thread_control"),
+    threadOwner: async (address, opts) => {
+      if (!opts?.refresh) return owners.get(address)
+      const { id, page } = resolve(address)
+      const owner = await fetchThreadOwner(config, page, id.psid)
+      owners.set(address, owner)
+      return owner
+    }
+  }
+}
