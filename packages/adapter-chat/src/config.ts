@@ -1,0 +1,87 @@
+import { Redacted } from "effect"
+import { defaultMaxTextLength } from "./capabilities.js"
+import type { ChatHistory } from "./history.js"
+import type { RateLimit } from "./rateLimit.js"
+
+/** Options of `createChatAdapter`. */
+export interface ChatAdapterConfig {
+  /**
+   * Signs visitor tokens and conversation bindings, verifies host-signed identities
+   * (`signIdentity`) and signed server-to-server posts. Keep it on the server.
+   */
+  readonly secret: string | Redacted.Redacted<string>
+  /**
+   * Reads a conversation's public messages after an event cursor; this is how offline replies
+   * reach a visitor and how a reconnecting widget catches up. Wire it to the hub with
+   * `hubHistory(hub)`.
+   */
+  readonly history: ChatHistory
+  /** The channel name; default `chat`. */
+  readonly channel?: string | undefined
+  /** The WebSocket path on the http server; default `/chat`. */
+  readonly path?: string | undefined
+  /** Page origins allowed to connect (`https://example.com`); default: any. */
+  readonly allowedOrigins?: ReadonlyArray<string> | undefined
+  /** Largest frame accepted, in bytes; ws's own default is 100 MiB. Default 64 KiB. */
+  readonly maxPayloadBytes?: number | undefined
+  /** Longest message text, in characters; default 4,000. */
+  readonly maxTextLength?: number | undefined
+  /** Messages a connection may send; default a burst of 10, then 1 per second. */
+  readonly messageRate?: RateLimit | undefined
+  /** Frames of any kind a connection may send; default a burst of 60, then 20 per second. */
+  readonly frameRate?: RateLimit | undefined
+  /** Interval of WebSocket pings; a socket that missed one pong is dropped. Default 30 s. */
+  readonly heartbeatMs?: number | undefined
+  /**
+   * Bytes queued on a socket before it is dropped as too slow. Dropping loses nothing: the
+   * widget reconnects and resumes from its cursor. Default 1 MiB.
+   */
+  readonly maxBufferedBytes?: number | undefined
+  /** Called when a visitor starts or stops typing (never stored). */
+  readonly onTyping?:
+    | ((event: {
+        readonly address: string
+        readonly conversationId: string | undefined
+        readonly on: boolean
+      }) => void)
+    | undefined
+}
+
+/** The configuration with defaults filled in. */
+export interface ResolvedChatConfig {
+  readonly secret: string
+  readonly history: ChatHistory
+  readonly channel: string
+  readonly path: string
+  readonly allowedOrigins: ReadonlyArray<string> | undefined
+  readonly maxPayloadBytes: number
+  readonly maxTextLength: number
+  readonly messageRate: RateLimit
+  readonly frameRate: RateLimit
+  readonly heartbeatMs: number
+  readonly maxBufferedBytes: number
+  readonly onTyping: ChatAdapterConfig["onTyping"]
+}
+
+/** Fills in defaults and checks the values that would otherwise fail late. */
+export const resolveChatConfig = (config: ChatAdapterConfig): ResolvedChatConfig => {
+  const secret = Redacted.isRedacted(config.secret) ? Redacted.value(config.secret) : config.secret
+  if (typeof secret !== "string" || secret.length < 16)
+    throw new Error("[dialogi/chat] secret must be a string of at least 16 characters")
+  if (typeof config.history !== "function")
+    throw new Error("[dialogi/chat] history is required: pass hubHistory(hub) or your own reader")
+  return {
+    secret,
+    history: config.history,
+    channel: config.channel ?? "chat",
+    path: config.path ?? "/chat",
+    allowedOrigins: config.allowedOrigins,
+    maxPayloadBytes: config.maxPayloadBytes ?? 64 * 1024,
+    maxTextLength: config.maxTextLength ?? defaultMaxTextLength,
+    messageRate: config.messageRate ?? { burst: 10, perSecond: 1 },
+    frameRate: config.frameRate ?? { burst: 60, perSecond: 20 },
+    heartbeatMs: config.heartbeatMs ?? 30_000,
+    maxBufferedBytes: config.maxBufferedBytes ?? 1024 * 1024,
+    onTyping: config.onTyping
+  }
+}

@@ -1,0 +1,58 @@
+import type { DialogiEvent, Message } from "@dialogi/core"
+
+/** One message of a conversation with the event-log position (`seq`) that created it. */
+export interface ChatHistoryEntry {
+  readonly seq: number
+  readonly message: Pick<
+    Message,
+    "id" | "direction" | "author" | "channel" | "parts" | "visibility" | "sentAt"
+  > & {
+    readonly providerMessageId?: string | undefined
+  }
+}
+
+/**
+ * Reads the messages of a conversation created after event `after`, oldest first. The cursor
+ * is the hub's global event sequence: events are appended in commit order, so "everything
+ * after seq N" never skips a message that committed late, which a position in the thread or
+ * a timestamp could.
+ */
+export type ChatHistory = (query: {
+  readonly conversationId: string
+  readonly after: number
+}) => Promise<ReadonlyArray<ChatHistoryEntry>>
+
+/** The part of the hub that {@link hubHistory} reads. */
+export interface HubEventReader {
+  readonly events: {
+    readonly after: (cursor: number, limit?: number) => Promise<ReadonlyArray<DialogiEvent>>
+  }
+}
+
+/**
+ * A {@link ChatHistory} over the hub's event log. Core has no per-conversation event query
+ * yet, so this pages through every event after the cursor and keeps the conversation's public
+ * messages: cheap for a live visitor (their cursor is recent), linear in the log for a cursor
+ * of 0. `hub` may be a function so the adapter can be created before the hub that uses it.
+ */
+export const hubHistory =
+  (hub: HubEventReader | (() => HubEventReader), pageSize = 1_000): ChatHistory =>
+  async ({ conversationId, after }) => {
+    const reader = typeof hub === "function" ? hub() : hub
+    const entries: ChatHistoryEntry[] = []
+    let cursor = after
+    for (;;) {
+      const page = await reader.events.after(cursor, pageSize)
+      for (const event of page) {
+        const body = event.body
+        if (
+          (body._tag === "message.received" || body._tag === "message.queued") &&
+          body.conversationId === conversationId &&
+          body.message.visibility === "public"
+        )
+          entries.push({ seq: event.seq, message: body.message })
+      }
+      if (page.length < pageSize) return entries
+      cursor = page[page.length - 1]!.seq
+    }
+  }

@@ -1,0 +1,16 @@
+export { type ChatAdapter, createChatAdapter } from "./adapter.js"
+export { chatCapabilities, defaultMaxTextLength } from "./capabilities.js"
+export type { ChatAdapterConfig } from "./config.js"
+export { type ChatHistory, type ChatHistoryEntry, type HubEventReader, hubHistory } from "./history.js"
+export { signIdentity } from "./identity.js"
+export {
+  type ChatAuthor,
+  type ChatErrorCode,
+  ClientFrame,
+  ConversationBinding,
+  HostIdentity,
+  protocolVersion,
+  type ServerFrame
+} from "./protocol.js"
+export type { RateLimit } from "./rateLimit.js"
+export { ChatPost, chatSignatureHeader, signChatPost } from "./webhook.js"

@@ -1,0 +1,90 @@
+import type { AdapterContext } from "@dialogi/core"
+import type { ResolvedChatConfig } from "./config.js"
+import type { Connection } from "./connection.js"
+import type { ChatHistoryEntry } from "./history.js"
+import type { Tokens } from "./identity.js"
+import type { ServerFrame } from "./protocol.js"
+
+/** The state one chat adapter shares between its sockets, its webhook and `send`. */
+export class ChatRuntime {
+  /** Open, greeted connections by visitor address (a visitor may have many tabs). */
+  readonly visitors = new Map<string, Set<Connection>>()
+  /** Every open socket, greeted or not, so `stop` can close them all. */
+  readonly sockets = new Set<Connection>()
+  readonly blocked = new Set<string>()
+  agentsOnline = false
+  context: AdapterContext | undefined
+
+  constructor(
+    readonly config: ResolvedChatConfig,
+    readonly tokens: Tokens
+  ) {}
+
+  register(connection: Connection, address: string): void {
+    let set = this.visitors.get(address)
+    if (!set) {
+      set = new Set()
+      this.visitors.set(address, set)
+    }
+    set.add(connection)
+  }
+
+  unregister(connection: Connection): void {
+    this.sockets.delete(connection)
+    const address = connection.visitor?.address
+    if (address === undefined) return
+    const set = this.visitors.get(address)
+    set?.delete(connection)
+    if (set?.size === 0) this.visitors.delete(address)
+  }
+
+  connectionsOf(address: string): ReadonlyArray<Connection> {
+    return [...(this.visitors.get(address) ?? [])]
+  }
+
+  /** The conversation another open tab of the visitor already knows, if any. */
+  knownConversation(address: string): string | undefined {
+    for (const connection of this.visitors.get(address) ?? [])
+      if (connection.conversationId !== undefined) return connection.conversationId
+    return undefined
+  }
+
+  /** Points every open tab of a visitor at their current conversation, with its proof. */
+  learnConversation(address: string, conversationId: string): void {
+    for (const connection of this.visitors.get(address) ?? []) connection.useConversation(conversationId)
+  }
+
+  /** Brings every open tab of a visitor up to date; resolves with whether each one is. */
+  pumpVisitor(address: string): Promise<ReadonlyArray<PromiseSettledResult<boolean>>> {
+    return Promise.allSettled(this.connectionsOf(address).map((connection) => connection.pump()))
+  }
+
+  broadcast(frame: ServerFrame): void {
+    for (const set of this.visitors.values()) for (const connection of set) connection.send(frame)
+  }
+
+  /**
+   * Reports an agent message as delivered once a socket took it. A message pushed before the
+   * hub marked it sent has no provider id yet: that update finds nothing and is ignored, and
+   * `send` reports `delivered` for it instead.
+   */
+  delivered(entry: ChatHistoryEntry): void {
+    if (entry.message.direction !== "outbound" || entry.message.channel !== this.config.channel) return
+    this.status(entry.message.id, "delivered")
+  }
+
+  status(messageId: string, status: "delivered" | "read"): void {
+    const context = this.context
+    if (!context) return
+    context
+      .updateStatus({
+        channel: this.config.channel,
+        providerMessageId: messageId,
+        status: { _tag: status },
+        at: Date.now()
+      })
+      .catch((error: unknown) =>
+        context.log("debug", `[dialogi/chat] ${status} receipt for ${messageId} not applied`, error)
+      )
+  }
+}

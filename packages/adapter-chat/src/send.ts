@@ -1,0 +1,30 @@
+import { SendFailed, type SendReceipt, type SendRequest } from "@dialogi/core"
+import type { ChatRuntime } from "./runtime.js"
+
+/**
+ * Delivers an agent reply to every open tab of the visitor. The message is already in the
+ * store when the hub calls this, so a visitor who is away gets it from history on their next
+ * hello: `sent` means kept for later, `delivered` means a socket took it.
+ */
+export const sendToVisitor = async (runtime: ChatRuntime, request: SendRequest): Promise<SendReceipt> => {
+  const { channel } = runtime.config
+  if (runtime.blocked.has(request.to))
+    throw new SendFailed({
+      channel,
+      reason: "the visitor is blocked on chat",
+      retryable: false,
+      code: "blocked"
+    })
+  runtime.learnConversation(request.to, request.conversationId)
+  const outcomes = await runtime.pumpVisitor(request.to)
+  const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected")
+  if (outcomes.length > 0 && failures.length === outcomes.length)
+    throw new SendFailed({
+      channel,
+      reason: `conversation history unavailable: ${String((failures[0]!.reason as Error)?.message ?? failures[0]!.reason)}`,
+      retryable: true,
+      code: "history_unavailable"
+    })
+  const delivered = outcomes.some((o) => o.status === "fulfilled" && o.value)
+  return { providerMessageId: request.messageId, status: delivered ? "delivered" : "sent" }
+}
