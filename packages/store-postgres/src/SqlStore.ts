@@ -5,10 +5,11 @@ import {
   type StoreTx
 } from "@dialogi/core"
 import { Effect, Exit } from "effect"
+import { makeDeadlineClaimer } from "./deadlines/DeadlineClaimer.js"
 import type { SqlDriver, SqlExecutor } from "./driver/SqlDriver.js"
 import { makePgBossJobs, QueueMissing } from "./jobs/PgBossJobs.js"
 import { migrate } from "./migrations/migrate.js"
-import { makeSqlTx, type TxEffects } from "./sqlTx.js"
+import { makeSqlTx, noEffects, type TxEffects } from "./sqlTx.js"
 import { toStoreError } from "./storeError.js"
 
 /** Options shared by the PostgreSQL and the PGlite store. */
@@ -48,6 +49,7 @@ export const makeSqlStore = async (
   const afterCommit = (effects: TxEffects) => {
     if (effects.headSeq !== undefined) notify(effects.headSeq)
     for (const queue of effects.queues) jobs.wake(queue)
+    if (effects.deadlines.size > 0) deadlines.armed(effects.deadlines)
   }
   const headNow = async () =>
     Number((await driver.query("SELECT seq FROM dialogi_event_head WHERE id = 1", []))[0]?.seq)
@@ -74,7 +76,7 @@ export const makeSqlStore = async (
           try: () => driver.begin(),
           catch: (error) => toStoreError("begin", error)
         })
-        const effects: TxEffects = { headSeq: undefined, queues: new Set() }
+        const effects: TxEffects = noEffects()
         const exit = yield* Effect.exit(restore(f(makeSqlTx(handle, jobs.enqueue, effects))))
         if (Exit.isFailure(exit)) {
           yield* Effect.promise(() => handle.rollback())
@@ -113,15 +115,30 @@ export const makeSqlStore = async (
 
   const read: StoreService["read"] = (f) =>
     Effect.suspend(() => {
-      const effects: TxEffects = { headSeq: undefined, queues: new Set() }
+      const effects: TxEffects = noEffects()
       return f(makeSqlTx(driver, enqueueOutsideTransaction, effects)).pipe(
         Effect.tap(() => Effect.sync(() => afterCommit(effects)))
       )
     })
 
+  const deadlines = makeDeadlineClaimer({
+    driver,
+    begin: async () => {
+      const handle = await driver.begin()
+      const effects = noEffects()
+      return { handle, tx: makeSqlTx(handle, jobs.enqueue, effects), effects }
+    },
+    afterCommit,
+    missingQueue,
+    ensureQueue: (queue) => jobs.ensureQueue(queue),
+    listen: options.listen,
+    onBackgroundError
+  })
+
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      await deadlines.stop().catch(onBackgroundError)
       await unlisten?.().catch(onBackgroundError)
       await jobs.stop().catch(onBackgroundError)
       await driver.close().catch(onBackgroundError)
@@ -150,6 +167,7 @@ export const makeSqlStore = async (
           (stop) => Effect.promise(() => stop().catch(onBackgroundError))
         )
       ),
+    runDeadlines: deadlines.run,
     deadJobs: (queue) => attempt("deadJobs", () => jobs.deadJobs(queue)),
     close: Effect.promise(close)
   }

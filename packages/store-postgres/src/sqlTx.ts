@@ -13,6 +13,7 @@ import {
   type StoreTx
 } from "@dialogi/core"
 import { Effect } from "effect"
+import { makeDeadlineOps } from "./deadlines/deadlineSql.js"
 import type { Row, SqlExecutor, Statement } from "./driver/SqlDriver.js"
 import * as rows from "./rows.js"
 import { toStoreError } from "./storeError.js"
@@ -21,7 +22,12 @@ import { toStoreError } from "./storeError.js"
 export interface TxEffects {
   headSeq: number | undefined
   readonly queues: Set<string>
+  /** kind -> earliest due time (epoch ms) of the deadlines armed. */
+  readonly deadlines: Map<string, number>
 }
+
+/** Effects of a transaction that has done nothing yet. */
+export const noEffects = (): TxEffects => ({ headSeq: undefined, queues: new Set(), deadlines: new Map() })
 
 /** Fixed statement text, prepared once per connection on pg under a stable name. */
 const fixed = (name: string, text: string): Statement => ({ name: `dialogi_${name}`, text })
@@ -535,6 +541,13 @@ export const makeSqlTx = (
       Effect.tryPromise({
         try: () => enqueue(executor, job),
         catch: (error) => toStoreError("enqueueJob", error)
-      }).pipe(Effect.tap(() => Effect.sync(() => effects.queues.add(job.queue))))
+      }).pipe(Effect.tap(() => Effect.sync(() => effects.queues.add(job.queue)))),
+    ...makeDeadlineOps(executor, (armed) => {
+      for (const d of armed) {
+        const due = d.dueAt.getTime()
+        const before = effects.deadlines.get(d.kind)
+        if (before === undefined || due < before) effects.deadlines.set(d.kind, due)
+      }
+    })
   }
 }

@@ -1,4 +1,4 @@
-import { Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { Contact, Identity } from "../domain/Contact.js"
 import { Conversation } from "../domain/Conversation.js"
 import { contactOf, conversationOf, DialogiEvent } from "../domain/Event.js"
@@ -9,6 +9,9 @@ import { composeIngestOps, type StoreTxBase } from "./ingestComposites.js"
 import { retryDelay } from "./retryDelay.js"
 import {
   type DeadJob,
+  type Deadline,
+  type DeadlineRunOptions,
+  deadlineRetryDelay,
   type IdentityRow,
   type Job,
   type JobRetry,
@@ -37,6 +40,54 @@ interface QueuedJob {
   attempt: number
 }
 
+/** A min-heap of deadlines by due time; entries go stale when their key is re-armed or removed. */
+class DeadlineHeap {
+  private readonly items: Deadline[] = []
+  push(d: Deadline) {
+    const items = this.items
+    items.push(d)
+    let i = items.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (items[parent]!.dueAt.getTime() <= d.dueAt.getTime()) break
+      items[i] = items[parent]!
+      i = parent
+    }
+    items[i] = d
+  }
+  peek(): Deadline | undefined {
+    return this.items[0]
+  }
+  pop(): Deadline | undefined {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (items.length > 0 && last !== undefined) {
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        const at = (k: number) => (k === i ? last : items[k]!).dueAt.getTime()
+        if (l < items.length && at(l) < at(m)) m = l
+        if (r < items.length && at(r) < at(m)) m = r
+        if (m === i) break
+        items[i] = items[m]!
+        i = m
+      }
+      items[i] = last
+    }
+    return top
+  }
+}
+
+/** One running claim loop, woken when a deadline earlier than the one it sleeps towards is armed. */
+interface DeadlineWaiter {
+  readonly kinds: ReadonlySet<string>
+  plannedDue: number | undefined
+  signal: Deferred.Deferred<void>
+}
+
 interface State {
   contacts: Map<string, ContactRow>
   identities: Map<string, { contactId: ContactId; identity: Identity }>
@@ -49,6 +100,9 @@ interface State {
   events: DialogiEvent[]
   jobs: QueuedJob[]
   jobKeys: Set<string>
+  deadlines: Map<string, Deadline>
+  /** kind -> heap of its deadlines (with stale entries, skipped on read). */
+  deadlineHeaps: Map<string, DeadlineHeap>
 }
 
 const identityKey = (channel: string, address: string) => `${channel}\u0000${address}`
@@ -70,7 +124,9 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
       merges: new Map(),
       events: [],
       jobs: [],
-      jobKeys: new Set()
+      jobKeys: new Set(),
+      deadlines: new Map(),
+      deadlineHeaps: new Map()
     }
     const mutex = yield* Effect.makeSemaphore(1)
     const listeners = new Set<(seq: number) => void>()
@@ -78,6 +134,9 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
     const dead: DeadJob[] = []
     let wakeJobs = yield* Deferred.make<void>()
     let undo: Array<() => void> | undefined
+    /** kind -> earliest due time armed by the open transaction. */
+    let armedInTx = new Map<string, number>()
+    const waiters = new Set<DeadlineWaiter>()
 
     const record = (revert: () => void) => {
       undo?.push(revert)
@@ -113,6 +172,35 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
       const ta = a.lastMessageAt.getTime()
       const tb = b.lastMessageAt.getTime()
       return ta !== tb ? ta > tb : a.id > b.id
+    }
+
+    const applyDeadline = (key: string, d: Deadline | undefined) => {
+      if (d === undefined) {
+        state.deadlines.delete(key)
+        return
+      }
+      state.deadlines.set(key, d)
+      let heap = state.deadlineHeaps.get(d.kind)
+      if (heap === undefined) {
+        heap = new DeadlineHeap()
+        state.deadlineHeaps.set(d.kind, heap)
+      }
+      heap.push(d)
+    }
+    /** Sets or removes a deadline (undoable); a heap entry is live while the map holds that very object. */
+    const putDeadline = (key: string, d: Deadline | undefined) => {
+      const previous = state.deadlines.get(key)
+      applyDeadline(key, d)
+      record(() => applyDeadline(key, previous))
+    }
+    /** The earliest live deadline of `kind`, dropping stale heap entries on the way. */
+    const earliest = (kind: string): Deadline | undefined => {
+      const heap = state.deadlineHeaps.get(kind)
+      for (;;) {
+        const top = heap?.peek()
+        if (top === undefined || state.deadlines.get(top.key) === top) return top
+        heap!.pop()
+      }
     }
 
     const contactOfRow = (row: ContactRow): Contact =>
@@ -348,7 +436,31 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           record(() => {
             state.jobs = state.jobs.filter((j) => j !== queued)
           })
-        })
+        }),
+      armDeadlines: (deadlines) =>
+        Effect.sync(() => {
+          for (const d of deadlines) {
+            putDeadline(d.key, { key: d.key, kind: d.kind, dueAt: d.dueAt, payload: d.payload, attempts: 0 })
+            const due = d.dueAt.getTime()
+            const before = armedInTx.get(d.kind)
+            if (before === undefined || due < before) armedInTx.set(d.kind, due)
+          }
+        }),
+      armDeadline: (d) => base.armDeadlines([d]),
+      cancelDeadline: (key) =>
+        Effect.sync(() => {
+          if (!state.deadlines.has(key)) return false
+          putDeadline(key, undefined)
+          return true
+        }),
+      cancelDeadlines: (prefix) =>
+        Effect.sync(() => {
+          const keys = [...state.deadlines.keys()].filter((k) => k.startsWith(prefix))
+          for (const key of keys) putDeadline(key, undefined)
+          return keys.length
+        }),
+      getDeadline: (key) => Effect.sync(() => state.deadlines.get(key)),
+      now: () => Effect.sync(() => new Date())
     }
     const tx: StoreTx = { ...base, ...composeIngestOps(base) }
 
@@ -365,13 +477,17 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           const eventsBefore = state.events.length
           const jobsBefore = state.jobs.length
           undo = []
+          armedInTx = new Map()
           return f(tx).pipe(
             Effect.onExit((exit) =>
               Effect.sync(() => {
                 const log = undo ?? []
                 undo = undefined
                 if (exit._tag === "Failure") for (const revert of log.reverse()) revert()
-                else if (state.events.length > eventsBefore || state.jobs.length !== jobsBefore) notify()
+                else {
+                  if (state.events.length > eventsBefore || state.jobs.length !== jobsBefore) notify()
+                  if (armedInTx.size > 0) wakeDeadlines(armedInTx)
+                }
               })
             )
           )
@@ -452,6 +568,91 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
         yield* Effect.addFinalizer(() => Fiber.interrupt(fiber))
       })
 
+    /** Wakes the claim loops that sleep past the earliest deadline just armed for one of their kinds. */
+    const wakeDeadlines = (armed: ReadonlyMap<string, number>) => {
+      for (const waiter of waiters)
+        for (const [kind, due] of armed)
+          if (waiter.kinds.has(kind) && (waiter.plannedDue === undefined || due < waiter.plannedDue)) {
+            Deferred.unsafeDone(waiter.signal, Effect.void)
+            break
+          }
+    }
+
+    /** Claims, handles and removes up to `batchSize` due deadlines in one transaction. */
+    const claimDeadlines = <E>(
+      kinds: ReadonlyArray<string>,
+      handler: (deadline: Deadline, tx: StoreTx) => Effect.Effect<void, E>,
+      options: DeadlineRunOptions | undefined,
+      batchSize: number
+    ) =>
+      transaction((t) =>
+        Effect.gen(function* () {
+          const now = Date.now()
+          const due: Deadline[] = []
+          for (const kind of kinds)
+            for (let d = earliest(kind); d !== undefined && due.length < batchSize; d = earliest(kind)) {
+              if (d.dueAt.getTime() > now) break
+              due.push(d)
+              putDeadline(d.key, undefined)
+            }
+          due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
+          for (const d of due) {
+            // A savepoint: a failed handler undoes only its own writes.
+            const mark = undo!.length
+            const exit = yield* Effect.exit(handler(d, t))
+            if (Exit.isSuccess(exit)) continue
+            if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+            for (const revert of undo!.splice(mark).reverse()) revert()
+            const attempts = d.attempts + 1
+            if (!state.deadlines.has(d.key))
+              putDeadline(d.key, {
+                ...d,
+                attempts,
+                dueAt: new Date(Date.now() + deadlineRetryDelay(options, attempts))
+              })
+            options?.onError?.(Cause.squash(exit.cause), d)
+          }
+          return due.length
+        })
+      )
+
+    const runDeadlines: StoreService["runDeadlines"] = (kindOrKinds, handler, options) =>
+      Effect.gen(function* () {
+        const kinds = typeof kindOrKinds === "string" ? [kindOrKinds] : [...kindOrKinds]
+        const batchSize = Math.max(1, options?.batchSize ?? 50)
+        const maxWait = Math.min(60_000, Math.max(1, options?.maxWaitMs ?? 60_000))
+        const loop = Effect.gen(function* () {
+          const waiter: DeadlineWaiter = {
+            kinds: new Set(kinds),
+            plannedDue: undefined,
+            signal: yield* Deferred.make<void>()
+          }
+          waiters.add(waiter)
+          yield* Effect.addFinalizer(() => Effect.sync(() => waiters.delete(waiter)))
+          for (;;) {
+            // A fresh signal before looking: an arm that commits from here on wakes this loop.
+            waiter.signal = yield* Deferred.make<void>()
+            waiter.plannedDue = undefined
+            const claimed = yield* claimDeadlines(kinds, handler, options, batchSize)
+            if (claimed >= batchSize) continue
+            let next: number | undefined
+            for (const kind of kinds) {
+              const due = earliest(kind)?.dueAt.getTime()
+              if (due !== undefined && (next === undefined || due < next)) next = due
+            }
+            const wait = next === undefined ? maxWait : Math.min(maxWait, next - Date.now() + 1)
+            if (wait <= 0) continue
+            waiter.plannedDue = next
+            yield* Deferred.await(waiter.signal).pipe(Effect.timeoutOption(wait), Effect.asVoid)
+          }
+        }).pipe(Effect.scoped)
+        const concurrency = Math.max(1, options?.concurrency ?? 1)
+        for (let i = 0; i < concurrency; i++) {
+          const fiber = yield* Effect.forkDaemon(loop)
+          yield* Effect.addFinalizer(() => Fiber.interrupt(fiber))
+        }
+      })
+
     const store: StoreService = {
       name: "memory",
       transaction,
@@ -462,6 +663,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
       },
       defineQueue: (queue, policy) => Effect.sync(() => void policies.set(queue, policy)),
       work,
+      runDeadlines,
       deadJobs: (queue) => Effect.sync(() => dead.filter((j) => j.queue === queue)),
       close: Effect.void
     }

@@ -103,6 +103,52 @@ export interface DeadJob {
   readonly attempts: number
 }
 
+/**
+ * A deadline to arm: fires once at `dueAt` (by the database's clock) unless cancelled or moved
+ * first. Keys name what the deadline is for, e.g. `sla:<conversationId>:first_response:breach`.
+ */
+export interface NewDeadline {
+  readonly key: string
+  /** What fires it: `runDeadlines` claims deadlines by kind (`sla`, `handoff`, `callback`). */
+  readonly kind: string
+  readonly dueAt: Date
+  readonly payload: Readonly<Record<string, unknown>>
+}
+
+/** An armed deadline. */
+export interface Deadline extends NewDeadline {
+  /** Failed runs so far (0 until a handler has failed on it); re-arming resets it. */
+  readonly attempts: number
+}
+
+/** How `runDeadlines` claims and retries. */
+export interface DeadlineRunOptions {
+  /** Deadlines claimed per transaction; default and (on SQL stores, one savepoint each) maximum 50. */
+  readonly batchSize?: number | undefined
+  /** Claim loops run in parallel (each its own transaction); default 1. */
+  readonly concurrency?: number | undefined
+  /**
+   * Longest sleep between checks, in ms; default 60,000. Sleeps are never one long timer: the
+   * loop wakes at the nearest due time or after this, whichever is first, and looks again.
+   */
+  readonly maxWaitMs?: number | undefined
+  /** Delay before the first retry of a failed deadline, doubling per attempt; default 1,000 ms. */
+  readonly retryDelayMs?: number | undefined
+  /** Ceiling of the retry delay; default 300,000 ms. */
+  readonly maxRetryDelayMs?: number | undefined
+  /** Told after each claim: how many deadlines it took and how long the claim took, in ms. */
+  readonly onClaim?: ((claimed: number, ms: number) => void) | undefined
+  /** Told about handler failures (the deadline is retried) and claim errors (the loop retries). */
+  readonly onError?: ((error: unknown, deadline?: Deadline) => void) | undefined
+}
+
+/** The delay before the retry that follows failure number `attempts` (1-based). */
+export const deadlineRetryDelay = (options: DeadlineRunOptions | undefined, attempts: number): number =>
+  Math.min(
+    options?.maxRetryDelayMs ?? 300_000,
+    (options?.retryDelayMs ?? 1000) * 2 ** Math.max(0, Math.min(30, attempts - 1))
+  )
+
 /** Rows an ingest batch needs before it can decide anything. */
 export interface IngestLookup {
   readonly messages: ReadonlyArray<Message>
@@ -226,6 +272,27 @@ export interface StoreTx {
 
   readonly enqueueJob: (job: NewJob) => Effect.Effect<void, StoreError>
 
+  // Deadlines: durable timers armed in the transaction of the change that needs them, so they
+  // commit or roll back with it. Fired by StoreService.runDeadlines.
+
+  /**
+   * Arms deadlines, upserting by key: arming a key that is armed moves it to the new due time,
+   * kind and payload (and resets its failed attempts). With repeated keys the last one wins.
+   */
+  readonly armDeadlines: (deadlines: ReadonlyArray<NewDeadline>) => Effect.Effect<void, StoreError>
+  /** Arms one deadline; see {@link armDeadlines}. */
+  readonly armDeadline: (deadline: NewDeadline) => Effect.Effect<void, StoreError>
+  /** Cancels a deadline; true when one was armed. */
+  readonly cancelDeadline: (key: string) => Effect.Effect<boolean, StoreError>
+  /** Cancels every deadline whose key starts with `prefix` (e.g. `sla:<conversationId>:`); returns how many. */
+  readonly cancelDeadlines: (prefix: string) => Effect.Effect<number, StoreError>
+  readonly getDeadline: (key: string) => Effect.Effect<Deadline | undefined, StoreError>
+  /**
+   * The store's clock: the database's `now()` (the transaction's start time) on SQL stores.
+   * Due times are compared with this clock, never with the app server's.
+   */
+  readonly now: () => Effect.Effect<Date, StoreError>
+
   // Ingest composites: what a group-commit batch does, in as few round trips as the store can.
   // A store may implement them with the methods above; the SQL store makes each one statement,
   // because a batch's cost is its round trips.
@@ -284,6 +351,21 @@ export interface StoreService {
     queue: string,
     handler: (job: Job) => Effect.Effect<void, JobRetry>,
     options?: { readonly concurrency?: number }
+  ) => Effect.Effect<void, StoreError, Scope.Scope>
+  /**
+   * Fires deadlines of `kinds` that are due, until the scope closes. Each deadline is claimed
+   * (FOR UPDATE SKIP LOCKED on SQL stores), handled and removed in ONE transaction, and `tx`
+   * is that transaction: what the handler writes commits together with the removal, so a
+   * deadline fires exactly once even with several instances, and a crash mid-handler fires it
+   * again after restart. A handler failure rolls back only its own deadline's work, which is
+   * retried later with backoff; it is never dropped. Wakes at the nearest due time (re-checking
+   * at least every `maxWaitMs`), when this instance arms an earlier deadline, and on SQL
+   * servers when another instance arms one due soon (LISTEN/NOTIFY).
+   */
+  readonly runDeadlines: <E>(
+    kinds: string | ReadonlyArray<string>,
+    handler: (deadline: Deadline, tx: StoreTx) => Effect.Effect<void, E>,
+    options?: DeadlineRunOptions
   ) => Effect.Effect<void, StoreError, Scope.Scope>
   readonly deadJobs: (queue: string) => Effect.Effect<ReadonlyArray<DeadJob>, StoreError>
   readonly close: Effect.Effect<void>

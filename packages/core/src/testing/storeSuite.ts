@@ -5,7 +5,15 @@ import { type Assignee, Conversation, type ConversationStatus } from "../domain/
 import type { EventBody } from "../domain/Event.js"
 import type { ChannelName, ContactId, ConversationId, MergeId, MessageId } from "../domain/Ids.js"
 import { Message } from "../domain/Message.js"
-import type { ConversationFilter, Job, JobRetry, StoreService, StoreTx } from "../store/Store.js"
+import type {
+  ConversationFilter,
+  Deadline,
+  DeadlineRunOptions,
+  Job,
+  JobRetry,
+  StoreService,
+  StoreTx
+} from "../store/Store.js"
 
 /** How the store suite gets a fresh, empty store for every test. */
 export type StoreSuiteFactory = () => Promise<{ store: StoreService; cleanup?: () => Promise<void> }>
@@ -874,6 +882,202 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         const all = await read((t) => t.eventsAfter(0, 100))
         expect(all.map((e) => e.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1))
         expect(all).toHaveLength(15)
+      })
+    })
+
+    describe("deadlines", () => {
+      type Handler = (d: Deadline, t: StoreTx) => Effect.Effect<void, unknown>
+      const run = (kinds: string | ReadonlyArray<string>, handler: Handler, options?: DeadlineRunOptions) =>
+        Effect.runPromise(Scope.extend(store.runDeadlines(kinds, handler, options), scope))
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+      const arm = (key: string, kind: string, dueAt: Date, payload: Record<string, unknown> = {}) =>
+        write((t) => t.armDeadline({ key, kind, dueAt, payload }))
+      const get = (key: string) => read((t) => t.getDeadline(key))
+      /** Fired keys with the time they fired; the handler also appends an event in its transaction. */
+      const recorder = () => {
+        const fired: Array<{ key: string; at: number; attempts: number; payload: unknown }> = []
+        const handler: Handler = (d, t) =>
+          Effect.zipRight(
+            t.appendEvents([resolved(d.key)], new Date()),
+            Effect.sync(
+              () => void fired.push({ key: d.key, at: Date.now(), attempts: d.attempts, payload: d.payload })
+            )
+          )
+        return { fired, handler }
+      }
+      const firedEvents = async () =>
+        (await read((t) => t.eventsAfter(0, 10_000))).map(
+          (e) => (e.body as { conversationId: string }).conversationId
+        )
+
+      it("arms, reads, re-arms (moves) and cancels by key and by prefix", async () => {
+        const due = new Date(Date.now() + 3_600_000)
+        await arm("sla:c1:first_response:warning", "sla", due, { target: "firstResponse" })
+        const armed = await get("sla:c1:first_response:warning")
+        expect(armed).toEqual({
+          key: "sla:c1:first_response:warning",
+          kind: "sla",
+          dueAt: due,
+          payload: { target: "firstResponse" },
+          attempts: 0
+        })
+        const later = new Date(due.getTime() + 60_000)
+        await arm("sla:c1:first_response:warning", "sla", later, { target: "firstResponse", n: 2 })
+        expect((await get("sla:c1:first_response:warning"))?.dueAt).toEqual(later)
+        expect((await get("sla:c1:first_response:warning"))?.payload).toEqual({
+          target: "firstResponse",
+          n: 2
+        })
+        expect(await get("nope")).toBeUndefined()
+
+        await write((t) =>
+          t.armDeadlines([
+            { key: "sla:c1:resolution:breach", kind: "sla", dueAt: due, payload: {} },
+            { key: "sla:c10:resolution:breach", kind: "sla", dueAt: due, payload: {} },
+            { key: "sla:c1%_:x", kind: "sla", dueAt: due, payload: {} },
+            { key: "handoff:c1", kind: "handoff", dueAt: due, payload: { n: 1 } },
+            { key: "handoff:c1", kind: "handoff", dueAt: later, payload: { n: 2 } }
+          ])
+        )
+        expect((await get("handoff:c1"))?.payload).toEqual({ n: 2 })
+        expect(await write((t) => t.cancelDeadlines("sla:c1:"))).toBe(2)
+        expect(await get("sla:c1:first_response:warning")).toBeUndefined()
+        expect(await get("sla:c10:resolution:breach")).toBeDefined()
+        expect(await write((t) => t.cancelDeadlines("sla:c1%"))).toBe(1)
+        expect(await get("sla:c10:resolution:breach")).toBeDefined()
+        expect(await write((t) => t.cancelDeadline("handoff:c1"))).toBe(true)
+        expect(await write((t) => t.cancelDeadline("handoff:c1"))).toBe(false)
+        expect(await get("handoff:c1")).toBeUndefined()
+      })
+
+      it("tells the store's clock", async () => {
+        const now = await read((t) => t.now())
+        expect(Math.abs(now.getTime() - Date.now())).toBeLessThan(60_000)
+      })
+
+      it("fires once at the due time, in a transaction with the handler's writes", async () => {
+        const { fired, handler } = recorder()
+        await run("t-once", handler)
+        await sleep(100)
+        const due = Date.now() + 1000
+        await arm("once:1", "t-once", new Date(due), { a: 1 })
+        await sleep(600)
+        expect(fired).toEqual([])
+        await waitFor(() => fired.length === 1, 5000)
+        expect(fired[0]!.at).toBeGreaterThanOrEqual(due - 20)
+        expect(fired[0]!.at).toBeLessThan(due + 1500)
+        expect(fired[0]!.payload).toEqual({ a: 1 })
+        expect(fired[0]!.attempts).toBe(0)
+        await sleep(500)
+        expect(fired.length).toBe(1)
+        expect(await get("once:1")).toBeUndefined()
+        expect(await firedEvents()).toEqual(["once:1"])
+      })
+
+      it("fires deadlines that came due before the loop started, oldest first", async () => {
+        await arm("past:2", "t-past", new Date(Date.now() - 5_000))
+        await arm("past:1", "t-past", new Date(Date.now() - 10_000))
+        await arm("future", "t-past", new Date(Date.now() + 3_600_000))
+        const { fired, handler } = recorder()
+        const started = Date.now()
+        await run("t-past", handler)
+        await waitFor(() => fired.length === 2, 5000)
+        expect(Date.now() - started).toBeLessThan(1500)
+        expect(fired.map((f) => f.key)).toEqual(["past:1", "past:2"])
+        expect(await get("future")).toBeDefined()
+      })
+
+      it("a re-armed deadline fires at its new time; a cancelled one never", async () => {
+        const { fired, handler } = recorder()
+        await run("t-move", handler)
+        await arm("move", "t-move", new Date(Date.now() + 300))
+        await arm("cancel", "t-move", new Date(Date.now() + 300))
+        const moved = Date.now() + 1500
+        await arm("move", "t-move", new Date(moved))
+        await write((t) => t.cancelDeadline("cancel"))
+        await sleep(900)
+        expect(fired).toEqual([])
+        await waitFor(() => fired.length === 1, 5000)
+        expect(fired[0]!.key).toBe("move")
+        expect(fired[0]!.at).toBeGreaterThanOrEqual(moved - 20)
+        await sleep(300)
+        expect(fired.map((f) => f.key)).toEqual(["move"])
+      })
+
+      it("a deadline armed in a rolled-back transaction never fires", async () => {
+        const { fired, handler } = recorder()
+        await run("t-rollback", handler)
+        const exit = await failing((t) =>
+          t.armDeadline({ key: "rolled", kind: "t-rollback", dueAt: new Date(Date.now() + 200), payload: {} })
+        )
+        expect(exit._tag).toBe("Failure")
+        expect(await get("rolled")).toBeUndefined()
+        await sleep(1000)
+        expect(fired).toEqual([])
+      })
+
+      it("wakes a sleeping loop when an earlier deadline is armed, and fires only its kinds", async () => {
+        const { fired, handler } = recorder()
+        await arm("far", "t-wake", new Date(Date.now() + 50_000))
+        await run(["t-wake", "t-wake-2"], handler)
+        await sleep(300)
+        const due = Date.now() + 300
+        await arm("near", "t-wake-2", new Date(due))
+        await arm("other-kind", "t-not-mine", new Date(due))
+        await waitFor(() => fired.length === 1, 5000)
+        expect(fired[0]!.key).toBe("near")
+        expect(fired[0]!.at).toBeLessThan(due + 1500)
+        await sleep(300)
+        expect(fired.length).toBe(1)
+        expect(await get("other-kind")).toBeDefined()
+      })
+
+      it("retries a failing handler with backoff, undoing only its writes, and never loses it", async () => {
+        const runs: Array<{ key: string; attempts: number }> = []
+        const errors: unknown[] = []
+        await run(
+          "t-fail",
+          (d, t) =>
+            Effect.gen(function* () {
+              runs.push({ key: d.key, attempts: d.attempts })
+              yield* t.appendEvents([resolved(d.key)], new Date())
+              if (d.key === "flaky" && d.attempts < 2) return yield* Effect.fail(new Boom())
+              if (d.key === "defect" && d.attempts < 1) throw new Error("handler threw")
+            }),
+          { retryDelayMs: 100, onError: (error) => void errors.push(error) }
+        )
+        const due = new Date(Date.now() + 100)
+        await write((t) =>
+          t.armDeadlines([
+            { key: "flaky", kind: "t-fail", dueAt: due, payload: {} },
+            { key: "fine", kind: "t-fail", dueAt: due, payload: {} },
+            { key: "defect", kind: "t-fail", dueAt: due, payload: {} }
+          ])
+        )
+        await waitFor(async () => (await firedEvents()).length === 3, 10_000)
+        await sleep(500)
+        expect((await firedEvents()).sort()).toEqual(["defect", "fine", "flaky"])
+        expect(runs.filter((r) => r.key === "flaky").map((r) => r.attempts)).toEqual([0, 1, 2])
+        expect(runs.filter((r) => r.key === "defect").map((r) => r.attempts)).toEqual([0, 1])
+        expect(runs.filter((r) => r.key === "fine").length).toBe(1)
+        expect(errors.length).toBe(3)
+        expect(await get("flaky")).toBeUndefined()
+      })
+
+      it("keeps a deadline the handler re-arms under its own key", async () => {
+        const runs: number[] = []
+        await run("t-again", (d, t) =>
+          Effect.gen(function* () {
+            runs.push(Date.now())
+            if (runs.length < 2)
+              yield* t.armDeadline({ ...d, dueAt: new Date(Date.now() + 200), payload: { round: 2 } })
+          })
+        )
+        await arm("again", "t-again", new Date(Date.now() + 100), { round: 1 })
+        await waitFor(() => runs.length === 2, 5000)
+        await sleep(400)
+        expect(runs.length).toBe(2)
+        expect(await get("again")).toBeUndefined()
       })
     })
 

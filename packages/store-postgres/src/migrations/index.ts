@@ -1,4 +1,5 @@
 import * as initial from "./0001_initial.js"
+import * as deadlines from "./0002_deadlines.js"
 
 /** One schema change; `id`s increase and a released migration never changes. */
 export interface Migration {
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Both PostgreSQL and PGlite run exactly these. */
-export const migrations: ReadonlyArray<Migration> = [{ id: 1, name: "initial", sql: initial.sql }]
+export const migrations: ReadonlyArray<Migration> = [
+  { id: 1, name: "initial", sql: initial.sql },
+  { id: 2, name: "deadlines", sql: deadlines.sql }
+]
