@@ -64,16 +64,17 @@ export class ChatRuntime {
   }
 
   /**
-   * Reports an agent message as delivered once a socket took it. A message pushed before the
-   * hub marked it sent has no provider id yet: that update finds nothing and is ignored, and
-   * `send` reports `delivered` for it instead.
+   * Reports an agent message as delivered once a socket took it. A live reply reaches the
+   * socket before the hub has marked it sent (the hub records the provider id only after
+   * `send` returns, and ignores a receipt's status), so a report that finds no message yet is
+   * retried a few times with backoff.
    */
   delivered(entry: ChatHistoryEntry): void {
     if (entry.message.direction !== "outbound" || entry.message.channel !== this.config.channel) return
     this.status(entry.message.id, "delivered")
   }
 
-  status(messageId: string, status: "delivered" | "read"): void {
+  status(messageId: string, status: "delivered" | "read", attempt = 0): void {
     const context = this.context
     if (!context) return
     context
@@ -83,8 +84,12 @@ export class ChatRuntime {
         status: { _tag: status },
         at: Date.now()
       })
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
+        if ((error as { _tag?: unknown })._tag === "NotFound" && attempt < 5) {
+          setTimeout(() => this.status(messageId, status, attempt + 1), 50 * 2 ** attempt).unref()
+          return
+        }
         context.log("debug", `[dialogi/chat] ${status} receipt for ${messageId} not applied`, error)
-      )
+      })
   }
 }
