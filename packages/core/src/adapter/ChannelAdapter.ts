@@ -76,5 +76,7 @@ export interface ChannelAdapter {
   /** Verifies and ingests a provider webhook; present on webhook-driven channels. */
   readonly handleWebhook?: WebhookHandler
   /** Channel rules beyond capabilities (opt-outs, tags, templates); undefined = allowed. */
-  readonly checkReply?: (context: ReplyContext) => ReplyRefusal | undefined
+  readonly checkReply?: (
+    context: ReplyContext
+  ) => ReplyRefusal | undefined | Promise<ReplyRefusal | undefined>
 }

@@ -31,7 +31,9 @@ export const ReplyRefusal = Schema.Union(
   Schema.TaggedStruct("CapabilityMissing", { channel: Schema.String, capability: Schema.String }),
   Schema.TaggedStruct("TooLong", { channel: Schema.String, maxLength: Schema.Number, length: Schema.Number }),
   Schema.TaggedStruct("OptedOut", { channel: Schema.String, detail: Schema.String }),
-  Schema.TaggedStruct("NoChannel", { detail: Schema.String })
+  Schema.TaggedStruct("NoChannel", { detail: Schema.String }),
+  /** The adapter's own check failed (its state store unreachable, say): refused, not guessed. */
+  Schema.TaggedStruct("CheckFailed", { channel: Schema.String, detail: Schema.String })
 )
 /** @see ReplyRefusal */
 export type ReplyRefusal = typeof ReplyRefusal.Type

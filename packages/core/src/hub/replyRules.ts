@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import type { ChannelAdapter } from "../adapter/ChannelAdapter.js"
+import type { ChannelAdapter, ReplyContext } from "../adapter/ChannelAdapter.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Conversation } from "../domain/Conversation.js"
 import type { ReplyRefusal, StoreError } from "../domain/Errors.js"
@@ -30,6 +30,26 @@ const contentRefusal = (
   return undefined
 }
 
+/**
+ * The adapter's own rule (opt-outs, tags, templates). It may look things up asynchronously; an
+ * adapter whose check throws refuses, rather than letting a reply through unchecked.
+ */
+const adapterRule = (
+  adapter: ChannelAdapter,
+  context: ReplyContext
+): Effect.Effect<ReplyRefusal | undefined> =>
+  adapter.checkReply === undefined
+    ? Effect.succeed(undefined)
+    : Effect.tryPromise(async () => adapter.checkReply!(context)).pipe(
+        Effect.catchAll((error) =>
+          Effect.succeed<ReplyRefusal>({
+            _tag: "CheckFailed",
+            channel: adapter.channel,
+            detail: `[dialogi] ${adapter.channel} could not check the reply: ${String(error.error)}`
+          })
+        )
+      )
+
 /** Checks one channel: identity, adapter, content, reply window and the adapter's own rules. */
 const checkChannel = (
   tx: StoreTx,
@@ -55,7 +75,7 @@ const checkChannel = (
       if (lastInbound) {
         const closedAt = new Date(lastInbound.sentAt.getTime() + window * 1000)
         if (closedAt <= now) {
-          const refusal = adapter.checkReply?.({
+          const refusal = yield* adapterRule(adapter, {
             conversation,
             contact,
             address: identity.address,
@@ -66,7 +86,7 @@ const checkChannel = (
         }
       }
     }
-    const refusal = adapter.checkReply?.({
+    const refusal = yield* adapterRule(adapter, {
       conversation,
       contact,
       address: identity.address,
