@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { connect, createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -9,6 +9,17 @@ import { SMTPServer } from "smtp-server"
 import { signRawMail } from "../src/index.js"
 
 const run = promisify(execFile)
+
+// Dovecot's master forks into the background and would hold execFile's stdout pipe open
+// forever: start it with no pipes and wait for the launcher to exit.
+const launch = (command: string, args: ReadonlyArray<string>) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: "ignore" })
+    child.once("error", reject)
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`))
+    )
+  })
 
 /** A free TCP port on loopback (asked from the OS, then released). */
 export const freePort = () =>
@@ -26,7 +37,7 @@ export const startDovecot = async () => {
   const dir = await mkdtemp(join(tmpdir(), "dialogi-dovecot-"))
   const imapPort = await freePort()
   const lmtpPort = await freePort()
-  await run("/work/shared/dovecot/start.sh", [dir, String(imapPort), String(lmtpPort)])
+  await launch("/work/shared/dovecot/start.sh", [dir, String(imapPort), String(lmtpPort)])
   // The script returns when the master forked; wait until IMAP answers.
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -63,7 +74,7 @@ export const startDovecot = async () => {
     restart: async () => {
       await run("dovecot", ["-c", join(dir, "dovecot.conf"), "stop"])
       for (let i = 0; i < 50; i++) {
-        const up = await run("dovecot", ["-c", join(dir, "dovecot.conf")]).then(
+        const up = await launch("dovecot", ["-c", join(dir, "dovecot.conf")]).then(
           () => true,
           () => false
         )
