@@ -103,6 +103,7 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
   let context: AdapterContext | undefined
   let watchers: Array<MailboxWatcher> = []
   const lastAck = new Map<string, number>()
+  let quarantineWrites: Promise<unknown> = Promise.resolve()
 
   const autoAcknowledge = async (
     parsed: ParsedEmail,
@@ -158,8 +159,13 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
         ? await attachments.put({ filename: "quarantined.eml", contentType: "message/rfc822", content: raw })
         : undefined
     const entry: QuarantinedMail = { at: Date.now(), reason, source, ...(rawRef ? { rawRef } : {}) }
-    const list = JSON.parse((await state.get("quarantine")) ?? "[]") as Array<QuarantinedMail>
-    await state.set("quarantine", JSON.stringify([...list, entry].slice(-1000)))
+    // Appends are chained: two mailboxes quarantining at once must not overwrite each other.
+    const append = quarantineWrites.then(async () => {
+      const list = JSON.parse((await state.get("quarantine")) ?? "[]") as Array<QuarantinedMail>
+      await state.set("quarantine", JSON.stringify([...list, entry].slice(-1000)))
+    })
+    quarantineWrites = append.catch(() => undefined)
+    await append
     context?.log("warn", `[dialogi/email] quarantined mail from ${source}: ${reason}`)
   }
 

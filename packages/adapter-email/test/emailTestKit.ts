@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process"
-import { mkdtemp, rm } from "node:fs/promises"
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { connect, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -70,6 +70,24 @@ export const startDovecot = async () => {
       await run("dovecot", ["-c", join(dir, "dovecot.conf"), "stop"]).catch(() => undefined)
       await new Promise((r) => setTimeout(r, 200))
       await rm(dir, { recursive: true, force: true })
+    },
+    /**
+     * Kills the IMAP session processes of this Dovecot (children of its master named imap),
+     * as a crash or a network drop would end them: the client sees its connection die.
+     */
+    dropImapSessions: async () => {
+      const master = Number((await readFile(join(dir, "run", "master.pid"), "utf8")).trim())
+      let killed = 0
+      for (const pid of await readdir("/proc")) {
+        if (!/^\d+$/.test(pid)) continue
+        const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+        const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat)
+        if (m && Number(m[2]) === master && m[1] === "imap") {
+          process.kill(Number(pid), "SIGKILL")
+          killed += 1
+        }
+      }
+      return killed
     },
     restart: async () => {
       await run("dovecot", ["-c", join(dir, "dovecot.conf"), "stop"])
