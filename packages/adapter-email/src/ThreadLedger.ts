@@ -17,7 +17,7 @@ const maxReferences = 12
  */
 export const makeThreadLedger = (state: KeyValueStore) => {
   const key = (conversationId: string) => `thread:${conversationId}`
-  const get = async (conversationId: string): Promise<ThreadState | undefined> => {
+  const read = async (conversationId: string): Promise<ThreadState | undefined> => {
     const raw = await state.get(key(conversationId))
     return raw === undefined ? undefined : (JSON.parse(raw) as ThreadState)
   }
@@ -30,7 +30,7 @@ export const makeThreadLedger = (state: KeyValueStore) => {
     parents: ReadonlyArray<string> = []
   ) => {
     const next = (chains.get(conversationId) ?? Promise.resolve()).then(async () => {
-      const current = await get(conversationId)
+      const current = await read(conversationId)
       const ids = [...(current?.references ?? parents), messageId].filter(
         (id, i, all) => all.indexOf(id) === i
       )
@@ -44,6 +44,12 @@ export const makeThreadLedger = (state: KeyValueStore) => {
     chains.set(conversationId, settled)
     void settled.then(() => chains.get(conversationId) === settled && chains.delete(conversationId))
     return next
+  }
+  // A reply may be sent right after the hub committed the mail it answers, while that mail's
+  // ids are still being written: wait for the writes of this conversation first.
+  const get = async (conversationId: string): Promise<ThreadState | undefined> => {
+    await chains.get(conversationId)
+    return read(conversationId)
   }
   return { get, record }
 }
