@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs one benchmark by name: `pnpm bench ingest` (the root script builds the packages first).
 const benches = {
-  ingest: () => import("./ingest/index.mjs")
+  ingest: () => import("./ingest/index.mjs"),
+  deadlines: () => import("./deadlines/index.mjs")
 }
 
 const name = process.argv[2]

@@ -65,8 +65,10 @@ export const makeDeadlineClaimer = (deps: DeadlineClaimerDeps) => {
     listening ??= deps.driver
       .listen(
         deadlinesChannel,
-        (kind) => {
-          for (const waiter of waiters) if (waiter.kinds.has(kind)) wakeUp(waiter)
+        (payload) => {
+          const space = payload.indexOf(" ")
+          const due = Number(payload.slice(0, space))
+          armed(new Map([[payload.slice(space + 1), Number.isFinite(due) ? due : 0]]))
         },
         // Notifications sent while the connection was down are gone: everyone looks again.
         () => {

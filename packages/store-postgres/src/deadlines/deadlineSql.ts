@@ -3,7 +3,10 @@ import { Effect } from "effect"
 import type { Row, SqlExecutor, Statement } from "../driver/SqlDriver.js"
 import { toStoreError } from "../storeError.js"
 
-/** The NOTIFY channel that tells other instances a deadline due soon was armed; payload: kind. */
+/**
+ * The NOTIFY channel that tells other instances a deadline due soon was armed; payload: the
+ * earliest due time armed (epoch ms), a space, the kind.
+ */
 export const deadlinesChannel = "dialogi_deadlines"
 
 /**
@@ -17,8 +20,9 @@ const fixed = (name: string, text: string): Statement => ({ name: `dialogi_${nam
 
 export const deadlineSql = {
   // Upsert by key; re-arming moves the deadline and resets its attempts. The CTE runs whatever
-  // the outer SELECT reads; the outer SELECT notifies once per kind due within the window, by
-  // the database's clock (NOTIFY dedupes identical payloads within a transaction).
+  // the outer SELECT reads; the outer SELECT notifies once per kind due within the window (by
+  // the database's clock) with the earliest due time, so listeners sleeping towards an earlier
+  // one need not look.
   arm: fixed(
     "arm_deadlines",
     `WITH armed AS (
@@ -27,9 +31,9 @@ export const deadlineSql = {
        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS t(key, kind, due_at, payload)
        ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
          payload = excluded.payload, attempts = 0, last_error = NULL)
-     SELECT pg_notify('${deadlinesChannel}', kind) FROM (
-       SELECT DISTINCT kind FROM unnest($2::text[], $3::timestamptz[]) AS t(kind, due_at)
-       WHERE due_at < now() + interval '${notifyWindowMs / 1000} seconds') soon`
+     SELECT pg_notify('${deadlinesChannel}', (extract(epoch FROM due) * 1000)::bigint || ' ' || kind) FROM (
+       SELECT kind, min(due_at) AS due FROM unnest($2::text[], $3::timestamptz[]) AS t(kind, due_at)
+       WHERE due_at < now() + interval '${notifyWindowMs / 1000} seconds' GROUP BY kind) soon`
   ),
   cancel: fixed("cancel_deadline", "DELETE FROM dialogi_deadlines WHERE key = $1 RETURNING key"),
   // A key range, not LIKE: a range on the C-collated primary key is an index scan whatever
