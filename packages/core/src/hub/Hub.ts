@@ -1,6 +1,6 @@
 import { Cause, Context, Effect, Layer, Schema, type Scope, type Stream } from "effect"
 import type { AdapterContext, WebhookHandler } from "../adapter/ChannelAdapter.js"
-import type { Contact } from "../domain/Contact.js"
+import { type Contact, Identity } from "../domain/Contact.js"
 import { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
 import {
   type InvalidAddress,
@@ -55,6 +55,7 @@ export type LinkResult =
   | { readonly _tag: "already_linked" }
   | { readonly _tag: "merged"; readonly merge: MergeRecord }
   | { readonly _tag: "suggested"; readonly candidateId: ContactId }
+  | { readonly _tag: "not_linked"; readonly reason: string }
 
 /** The hub: everything a backend does with conversations, as Effects. */
 export interface HubService {
@@ -376,11 +377,10 @@ export const make = (
                 return { _tag: "already_linked" } as const
               }
               if (!row) {
-                if (!input.verified) return { _tag: "suggested", candidateId: contact.id } as const
-                yield* tx.addIdentity(contact.id, {
-                  ...identity,
-                  verified: true
-                } as Contact["identities"][number])
+                // An unverified address that nobody owns is not linked: it would let its claimant
+                // read the thread of whoever really owns it once they write.
+                if (!input.verified) return { _tag: "not_linked", reason: "unverified identity" } as const
+                yield* tx.addIdentity(contact.id, new Identity({ ...identity, verified: true }))
                 yield* tx.appendEvents(
                   [{ _tag: "contact.linked", contactId: contact.id, ...identity, verified: true }],
                   now

@@ -107,6 +107,10 @@ export const handleSendJob =
       })
       if (outcome._tag === "sent") {
         yield* setStatus(store, messageId, { _tag: "sent" }, outcome.receipt.providerMessageId)
+        // Some channels know more at once (a chat tab that took the message: delivered).
+        const reported = outcome.receipt.status
+        if (reported === "delivered" || reported === "read")
+          yield* setStatus(store, messageId, { _tag: reported })
         return
       }
       options.log("warn", `send of ${messageId} on ${message.channel} failed: ${outcome.reason}`, {

@@ -190,6 +190,77 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
       })
     })
 
+    it("linkIdentity links verified identities, merges their owner, and only suggests for unverified ones", async () => {
+      await withHub(async ({ hub }) => {
+        const anna = await hub.ingest({
+          channel: "email",
+          providerMessageId: "<link-1@x>",
+          from: { address: "anna@example.com" },
+          parts: [{ _tag: "text", text: "hi" }],
+          sentAt: Date.now()
+        })
+        const visitor = await hub.ingest({
+          channel: "chat",
+          providerMessageId: "link-chat-1",
+          from: { address: "visitor-link" },
+          parts: [{ _tag: "text", text: "hello" }],
+          sentAt: Date.now()
+        })
+        expect(
+          await hub.linkIdentity(anna.contactId, { channel: "sms", address: "+14155550123", verified: true })
+        ).toEqual({
+          _tag: "linked"
+        })
+        expect((await hub.contact(anna.contactId)).identities.map((i) => i.channel).sort()).toEqual([
+          "email",
+          "sms"
+        ])
+        expect(
+          await hub.linkIdentity(anna.contactId, {
+            channel: "sms",
+            address: "+1 415 555 0123",
+            verified: true
+          })
+        ).toEqual({
+          _tag: "already_linked"
+        })
+        expect(
+          await hub.linkIdentity(visitor.contactId, {
+            channel: "whatsapp",
+            address: "+14155550999",
+            verified: false
+          })
+        ).toMatchObject({ _tag: "not_linked" })
+        expect(
+          await hub.linkIdentity(visitor.contactId, {
+            channel: "email",
+            address: "ANNA@example.com",
+            verified: false
+          })
+        ).toEqual({ _tag: "suggested", candidateId: anna.contactId })
+        expect((await hub.contact(visitor.contactId)).identities.map((i) => i.channel)).toEqual(["chat"])
+        const merged = await hub.linkIdentity(visitor.contactId, {
+          channel: "email",
+          address: "anna@example.com",
+          verified: true
+        })
+        expect(merged).toMatchObject({
+          _tag: "merged",
+          merge: { survivorId: anna.contactId, absorbedId: visitor.contactId }
+        })
+        expect((await hub.contact(anna.contactId)).identities.map((i) => i.channel).sort()).toEqual([
+          "chat",
+          "email",
+          "sms"
+        ])
+        await expect(
+          hub.linkIdentity("ct_missing", { channel: "sms", address: "+14155550124", verified: true })
+        ).rejects.toMatchObject({
+          _tag: "NotFound"
+        })
+      })
+    })
+
     it("normalizes phone numbers: +358 40 123 4567 and 040 1234567 are one identity", async () => {
       await withHub(async ({ hub }) => {
         const a = await hub.ingest({
@@ -289,6 +360,31 @@ export const hubSuite = (name: string, stores: HubSuiteStores): void => {
         expect(events.filter((e) => e.body._tag === "message.sent")).toHaveLength(1)
         const sent = (await hub.thread(conversationId)).messages.find((m) => m.id === reply.id)!
         expect(sent.providerMessageId).toBe(`email-out-1-${reply.id}`)
+      })
+    })
+
+    it("a send receipt that already says delivered moves the message to delivered", async () => {
+      await withHub(async ({ hub, sms }) => {
+        const { conversationId } = await hub.ingest({
+          channel: "sms",
+          providerMessageId: "SM-receipt",
+          from: { address: "+14155550177" },
+          parts: [{ _tag: "text", text: "hi" }],
+          sentAt: Date.now()
+        })
+        const send = sms.send
+        ;(sms as { send: typeof send }).send = async (request) => ({
+          ...(await send(request)),
+          status: "delivered"
+        })
+        const reply = await hub.reply(conversationId, "hello")
+        await waitFor(async () =>
+          (await hub.thread(conversationId)).messages.some(
+            (m) => m.id === reply.id && m.status._tag === "delivered"
+          )
+        )
+        const kinds = tags(await hub.events.after(0))
+        expect(kinds).toEqual(expect.arrayContaining(["message.sent", "message.status"]))
       })
     })
 
