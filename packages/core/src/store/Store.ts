@@ -358,7 +358,9 @@ export interface StoreService {
    * is that transaction: what the handler writes commits together with the removal, so a
    * deadline fires exactly once even with several instances, and a crash mid-handler fires it
    * again after restart. A handler failure rolls back only its own deadline's work, which is
-   * retried later with backoff; it is never dropped. Wakes at the nearest due time (re-checking
+   * retried later with backoff; it is never dropped. A handler may run more than once (after a
+   * crash, or again when another handler of its batch failed); its writes commit exactly once,
+   * so effects outside the transaction should be idempotent. Wakes at the nearest due time (re-checking
    * at least every `maxWaitMs`), when this instance arms an earlier deadline, and on SQL
    * servers when another instance arms one due soon (LISTEN/NOTIFY).
    */

@@ -34,6 +34,11 @@ interface Waiter {
   signal: Deferred.Deferred<void>
 }
 
+/** A handler failed on the fast path: the batch was rolled back and runs again with savepoints. */
+class Retry {
+  readonly _tag = "RetryCarefully"
+}
+
 const wakeUp = (waiter: Waiter) => Deferred.unsafeDone(waiter.signal, Effect.void)
 
 /**
@@ -100,8 +105,9 @@ export const makeDeadlineClaimer = (deps: DeadlineClaimerDeps) => {
     kinds: ReadonlyArray<string>,
     handler: (deadline: Deadline, tx: StoreTx) => Effect.Effect<void, E>,
     options: DeadlineRunOptions | undefined,
-    batchSize: number
-  ) =>
+    batchSize: number,
+    careful: boolean
+  ): Effect.Effect<number, E | StoreError | Retry> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
         const { handle, tx, effects } = yield* attempt("begin", deps.begin)
@@ -114,9 +120,11 @@ export const makeDeadlineClaimer = (deps: DeadlineClaimerDeps) => {
           options?.onClaim?.(rows.length, performance.now() - started)
           const due = rows.map(deadlineOf).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
           for (const d of due) {
-            // A savepoint per deadline: a failing handler undoes only its own writes. Savepoints
-            // are not released; a batch stays well under the 64 subtransactions PostgreSQL caches.
-            yield* attempt("savepoint", () => handle.query("SAVEPOINT dialogi_deadline"))
+            // Careful mode: a savepoint per deadline, so a failing handler undoes only its own
+            // writes. Savepoints are not released; a batch stays under the 64 subtransactions
+            // PostgreSQL caches. The fast path has none: a failure there rolls back the batch,
+            // which then runs again carefully.
+            if (careful) yield* attempt("savepoint", () => handle.query("SAVEPOINT dialogi_deadline"))
             const before = {
               headSeq: effects.headSeq,
               queues: [...effects.queues],
@@ -125,6 +133,7 @@ export const makeDeadlineClaimer = (deps: DeadlineClaimerDeps) => {
             const exit = yield* Effect.exit(handler(d, tx))
             if (Exit.isSuccess(exit)) continue
             if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+            if (!careful) return yield* Effect.fail(new Retry())
             yield* attempt("rollbackToSavepoint", () =>
               handle.query("ROLLBACK TO SAVEPOINT dialogi_deadline")
             )
@@ -187,7 +196,12 @@ export const makeDeadlineClaimer = (deps: DeadlineClaimerDeps) => {
             let claimed = 0
             let total = 0
             do {
-              claimed = yield* claimBatch(kinds, handler, options, batchSize)
+              claimed = yield* claimBatch(kinds, handler, options, batchSize, false).pipe(
+                Effect.catchIf(
+                  (e): e is Retry => e instanceof Retry,
+                  () => claimBatch(kinds, handler, options, batchSize, true)
+                )
+              )
               total += claimed
             } while (claimed >= batchSize)
             // Due but taken by someone else between the two statements: do not spin on it.
