@@ -1,19 +1,12 @@
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { storeSuite } from "@dialogi/core/testing"
 import { pgliteStore, postgresStore } from "../src/index.js"
 import { createTestDatabase, requiredDatabaseUrl } from "./testDatabase.js"
 
 storeSuite("pglite in memory", async () => ({ store: await pgliteStore() }))
 
-storeSuite("pglite in a data directory", async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "dialogi-pglite-"))
-  return {
-    store: await pgliteStore({ dataDir }),
-    cleanup: () => rm(dataDir, { recursive: true, force: true })
-  }
-})
+// PGlite on a data directory runs the same SQL; what the directory adds (data survives a
+// reopen) is checked in pglite-data-survives-reopen.test.ts and by the hub suite, which runs on
+// a data directory.
 
 const databaseUrl = requiredDatabaseUrl()
 if (databaseUrl !== undefined) {
