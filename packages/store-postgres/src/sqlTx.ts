@@ -3,6 +3,7 @@ import {
   conversationCursor,
   type DialogiEvent,
   DialogiEvent as Event,
+  type EventBody,
   type EventSeq,
   contactOf as eventContactOf,
   conversationOf as eventConversationOf,
@@ -175,6 +176,23 @@ const sql = {
     "SELECT seq, at, body, conversation_id, contact_id FROM dialogi_events WHERE seq > $1 ORDER BY seq LIMIT $2"
   )
 }
+
+/** The events as appended from `base + 1` on. */
+const appendedEvents = (bodies: ReadonlyArray<EventBody>, base: number, at: Date): DialogiEvent[] =>
+  bodies.map(
+    (body, i) =>
+      // Bodies come typed from the hub; re-validating nested messages cost a quarter of ingest CPU.
+      new Event(
+        {
+          seq: (base + i + 1) as EventSeq,
+          at,
+          body,
+          conversationId: eventConversationOf(body),
+          contactId: eventContactOf(body)
+        },
+        true
+      )
+  )
 
 /** Renumbers a statement's parameters ($1 -> $(1 + by)) so that statements compose into one. */
 const shift = (text: string, by: number): string =>
@@ -454,20 +472,7 @@ export const makeSqlTx = (
       return Effect.map(q("appendEvents", sql.appendEvents, params), (result) => {
         const base = Number(result[0]?.base)
         effects.headSeq = base + bodies.length
-        return bodies.map(
-          (body, i) =>
-            // Bodies come typed from the hub; re-validating nested messages cost a quarter of ingest CPU.
-            new Event(
-              {
-                seq: (base + i + 1) as EventSeq,
-                at,
-                body,
-                conversationId: eventConversationOf(body),
-                contactId: eventContactOf(body)
-              },
-              true
-            )
-        )
+        return appendedEvents(bodies, base, at)
       })
     },
     eventsAfter: (seq, limit) =>
@@ -521,19 +526,7 @@ export const makeSqlTx = (
         if (bodies.length > 0) effects.headSeq = base + bodies.length
         return {
           insertedMessageIds: row.inserted as MessageId[],
-          events: bodies.map(
-            (body, i) =>
-              new Event(
-                {
-                  seq: (base + i + 1) as EventSeq,
-                  at,
-                  body,
-                  conversationId: eventConversationOf(body),
-                  contactId: eventContactOf(body)
-                },
-                true
-              )
-          )
+          events: appendedEvents(bodies, base, at)
         }
       })
     },

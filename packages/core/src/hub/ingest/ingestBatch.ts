@@ -1,13 +1,13 @@
 import { Effect } from "effect"
 import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
-import { Contact, Identity } from "../../domain/Contact.js"
-import { Conversation } from "../../domain/Conversation.js"
+import type { Contact } from "../../domain/Contact.js"
+import type { Conversation } from "../../domain/Conversation.js"
 import { StoreError } from "../../domain/Errors.js"
 import type { EventBody } from "../../domain/Event.js"
-import type { ChannelName, ContactId, ConversationId, MessageId } from "../../domain/Ids.js"
-import { newId } from "../../domain/Ids.js"
-import { Message } from "../../domain/Message.js"
+import type { ContactId, ConversationId } from "../../domain/Ids.js"
+import type { Message } from "../../domain/Message.js"
 import type { IdentityKey, IngestWrites, NewMessage, ProviderMessageKey, StoreTx } from "../../store/Store.js"
+import { afterInbound, inboundMessage, newContact, newConversation } from "./inboundRows.js"
 import { type IngestResult, ingestOne, maxReferences } from "./ingestOne.js"
 
 const keyOf = (channel: string, id: string) => `${channel}\u0000${id}`
@@ -107,25 +107,7 @@ const planSegment = (
       const identityKey = keyOf(envelope.channel, envelope.from.address)
       let identity = identities.get(identityKey)
       if (!identity) {
-        const contact = new Contact(
-          {
-            id: newId("ct") as ContactId,
-            name: envelope.from.name,
-            attributes: {},
-            identities: [
-              new Identity(
-                {
-                  channel: envelope.channel,
-                  address: envelope.from.address,
-                  verified: envelope.from.verified
-                },
-                true
-              )
-            ],
-            createdAt: now
-          },
-          true
-        )
+        const contact = newContact(envelope, now)
         newContacts.push(contact)
         identity = { contactId: contact.id, verified: envelope.from.verified }
         identities.set(identityKey, identity)
@@ -153,41 +135,12 @@ const planSegment = (
         conversation = open === undefined ? undefined : conversations.get(open)
       }
       if (!conversation) {
-        conversation = new Conversation(
-          {
-            id: newId("cv") as ConversationId,
-            contactId,
-            status: "open",
-            assignee: { _tag: "none" },
-            priority: "normal",
-            tags: [],
-            externalRefs: [],
-            lastMessageAt: now,
-            createdAt: now,
-            updatedAt: now
-          },
-          true
-        )
+        conversation = newConversation(contactId, now)
         createdConversations.add(conversation.id)
         events.push({ _tag: "conversation.opened", conversationId: conversation.id, conversation })
       }
 
-      const message = new Message(
-        {
-          id: newId("msg") as MessageId,
-          conversationId: conversation.id,
-          direction: "inbound",
-          author: { _tag: "contact" },
-          channel: envelope.channel,
-          parts: envelope.parts,
-          visibility: "public",
-          providerMessageId: envelope.providerMessageId,
-          status: { _tag: "received" },
-          createdAt: now,
-          sentAt: envelope.sentAt
-        },
-        true
-      )
+      const message = inboundMessage(envelope, conversation.id, now)
       newMessages.push({ message, metadata: envelope.metadata })
       known.set(providerKey, message)
       replied.set(providerKey, message)
@@ -199,20 +152,7 @@ const planSegment = (
           from: conversation.status,
           to: "open"
         })
-      conversations.set(
-        conversation.id,
-        new Conversation(
-          {
-            ...conversation,
-            status: "open",
-            lastInboundChannel: envelope.channel as ChannelName,
-            lastInboundAt: envelope.sentAt,
-            lastMessageAt: now,
-            updatedAt: now
-          },
-          true
-        )
-      )
+      conversations.set(conversation.id, afterInbound(conversation, envelope, now))
       openOf.set(contactId, conversation.id)
       if (!createdConversations.has(conversation.id)) touchedConversations.add(conversation.id)
       events.push({ _tag: "message.received", conversationId: conversation.id, message })

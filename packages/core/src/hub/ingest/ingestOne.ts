@@ -1,15 +1,13 @@
 import { Effect } from "effect"
 import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
-import { Contact, Identity } from "../../domain/Contact.js"
-import { Conversation } from "../../domain/Conversation.js"
+import { Identity } from "../../domain/Contact.js"
 import { StoreError } from "../../domain/Errors.js"
 import type { EventBody } from "../../domain/Event.js"
-import type { ChannelName, ContactId, ConversationId, MessageId } from "../../domain/Ids.js"
-import { newId } from "../../domain/Ids.js"
-import { Message } from "../../domain/Message.js"
+import type { ContactId, ConversationId, MessageId } from "../../domain/Ids.js"
 import { findMessageByProviderId, findOpenConversation, getConversation } from "../../store/rowLookups.js"
 import type { StoreTx } from "../../store/Store.js"
 import { mergeContacts } from "../contactMerge.js"
+import { afterInbound, inboundMessage, newContact, newConversation } from "./inboundRows.js"
 
 /** What ingesting one envelope produced. */
 export interface IngestResult {
@@ -65,14 +63,8 @@ const resolveContact = (tx: StoreTx, envelope: InboundEnvelope, now: Date, event
           verified: from.verified
         })
       } else {
-        contactId = newId("ct") as ContactId
-        const contact = new Contact({
-          id: contactId,
-          name: from.name,
-          attributes: {},
-          identities: [new Identity({ channel, address: from.address, verified: from.verified })],
-          createdAt: now
-        })
+        const contact = newContact(envelope, now)
+        contactId = contact.id
         yield* tx.insertContacts([contact])
         events.push({ _tag: "contact.created", contactId, contact })
       }
@@ -141,18 +133,7 @@ const resolveConversation = (
     }
     const open = yield* findOpenConversation(tx, contactId)
     if (open) return open
-    const conversation = new Conversation({
-      id: newId("cv") as ConversationId,
-      contactId,
-      status: "open",
-      assignee: { _tag: "none" },
-      priority: "normal",
-      tags: [],
-      externalRefs: [],
-      lastMessageAt: now,
-      createdAt: now,
-      updatedAt: now
-    })
+    const conversation = newConversation(contactId, now)
     yield* tx.insertConversations([conversation])
     events.push({ _tag: "conversation.opened", conversationId: conversation.id, conversation })
     return conversation
@@ -184,34 +165,13 @@ export const ingestOne = (
     const contactId = yield* resolveContact(tx, envelope, now, events)
     yield* tx.lock([`contact:${contactId}`])
     const conversation = yield* resolveConversation(tx, envelope, contactId, now, events)
-    const message = new Message({
-      id: newId("msg") as MessageId,
-      conversationId: conversation.id,
-      direction: "inbound",
-      author: { _tag: "contact" },
-      channel: envelope.channel,
-      parts: envelope.parts,
-      visibility: "public",
-      providerMessageId: envelope.providerMessageId,
-      status: { _tag: "received" },
-      createdAt: now,
-      sentAt: envelope.sentAt
-    })
+    const message = inboundMessage(envelope, conversation.id, now)
     const inserted = yield* tx.insertMessages([{ message, metadata: envelope.metadata }])
     // The message lock is held, so a conflict here means a concurrent writer ignored it: retry.
     if (inserted.length !== 1)
       return yield* new StoreError({ message: "provider message id inserted concurrently", transient: true })
     const reopened = conversation.status !== "open"
-    yield* tx.updateConversations([
-      new Conversation({
-        ...conversation,
-        status: "open",
-        lastInboundChannel: envelope.channel as ChannelName,
-        lastInboundAt: envelope.sentAt,
-        lastMessageAt: now,
-        updatedAt: now
-      })
-    ])
+    yield* tx.updateConversations([afterInbound(conversation, envelope, now)])
     if (reopened)
       events.push({
         _tag: "conversation.status_changed",
