@@ -2,9 +2,9 @@
 // `soon` of them come due within ~20 s, and measure arming rate, firing lateness, claim time and
 // peak RSS: dialogi's deadline table next to pg-boss delayed jobs (`send` with `startAfter`),
 // each target in its own process on its own fresh database.
-import { fork } from "node:child_process"
 import { parseArgs } from "node:util"
 import pg from "pg"
+import { runTargetProcess } from "../shared/targetProcess.mjs"
 
 const usage = `usage: pnpm bench deadlines [--n 200000] [--soon 10000] [--window 16000] [--concurrency 32]
   [--pool 16] [--claimers 1] [--targets dialogi,pgboss]
@@ -48,20 +48,7 @@ const parse = (argv) => {
   }
 }
 
-const runTarget = (settings) =>
-  new Promise((resolve) => {
-    const child = fork(new URL("./target.mjs", import.meta.url), [], {
-      env: { ...process.env, BENCH_TARGET: JSON.stringify(settings) },
-      stdio: ["ignore", "inherit", "inherit", "ipc"]
-    })
-    let result
-    child.on("message", (m) => {
-      result = m
-    })
-    child.on("exit", (code) =>
-      resolve(result ?? { target: settings.target, error: `target process exited with code ${code}` })
-    )
-  })
+const runTarget = (settings) => runTargetProcess(new URL("./target.mjs", import.meta.url), settings)
 
 const fmt = (x, digits = 0) => (x === undefined || x === null ? "-" : Number(x).toFixed(digits))
 

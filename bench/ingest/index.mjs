@@ -1,11 +1,11 @@
 // `pnpm bench ingest`: N inbound envelopes through hub.ingest on PostgreSQL and on PGlite, next
 // to a plain `pg` INSERT ... ON CONFLICT DO NOTHING baseline, each target in its own process.
-import { fork } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import pg from "pg"
+import { runTargetProcess } from "../shared/targetProcess.mjs"
 
 const usage = `usage: pnpm bench ingest [--n 20000] [--concurrency 64] [--pool 16] [--warmup 1000]
   [--targets baseline,postgres,pglite] [--max-ingest-batch N] [--ingest-concurrency N] [--seed 42]
@@ -54,22 +54,7 @@ const parse = (argv) => {
   }
 }
 
-const runTarget = (settings) =>
-  new Promise((resolve) => {
-    const execArgv = process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", "--cpu-prof-dir=bench/.prof"] : []
-    const child = fork(new URL("./target.mjs", import.meta.url), [], {
-      env: { ...process.env, BENCH_TARGET: JSON.stringify(settings) },
-      execArgv,
-      stdio: ["ignore", "inherit", "inherit", "ipc"]
-    })
-    let result
-    child.on("message", (m) => {
-      result = m
-    })
-    child.on("exit", (code) =>
-      resolve(result ?? { target: settings.target, error: `target process exited with code ${code}` })
-    )
-  })
+const runTarget = (settings) => runTargetProcess(new URL("./target.mjs", import.meta.url), settings)
 
 /** Lost, duplicated and unexpected rows, from per-id counts against the workload. */
 const check = (result) => {
