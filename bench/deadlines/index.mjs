@@ -4,7 +4,7 @@
 // each target in its own process on its own fresh database.
 import { parseArgs } from "node:util"
 import pg from "pg"
-import { runTargetProcess } from "../shared/targetProcess.mjs"
+import { fmt, parseCli, runTargetProcess } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench deadlines [--n 200000] [--soon 10000] [--window 16000] [--concurrency 32]
   [--pool 16] [--claimers 1] [--targets dialogi,pgboss]
@@ -50,20 +50,9 @@ const parse = (argv) => {
 
 const runTarget = (settings) => runTargetProcess(new URL("./target.mjs", import.meta.url), settings)
 
-const fmt = (x, digits = 0) => (x === undefined || x === null ? "-" : Number(x).toFixed(digits))
-
 export const main = async (argv) => {
-  let options
-  try {
-    options = parse(argv)
-  } catch (error) {
-    console.error(`${error.message}\n${usage}`)
-    return 2
-  }
-  if (options.help) {
-    console.log(usage)
-    return 0
-  }
+  const { options, exitCode } = parseCli(argv, parse, usage)
+  if (!options) return exitCode
   const adminUrl = process.env.DATABASE_URL ?? defaultUrl
   const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()

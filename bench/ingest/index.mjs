@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import pg from "pg"
-import { runTargetProcess } from "../shared/targetProcess.mjs"
+import { fmt, parseCli, runTargetProcess } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench ingest [--n 20000] [--concurrency 64] [--pool 16] [--warmup 1000]
   [--targets baseline,postgres,pglite] [--max-ingest-batch N] [--ingest-concurrency N] [--seed 42]
@@ -72,20 +72,9 @@ const check = (result) => {
   return problems
 }
 
-const fmt = (x, digits = 0) => (x === undefined ? "-" : x.toFixed(digits))
-
 export const main = async (argv) => {
-  let options
-  try {
-    options = parse(argv)
-  } catch (error) {
-    console.error(`${error.message}\n${usage}`)
-    return 2
-  }
-  if (options.help) {
-    console.log(usage)
-    return 0
-  }
+  const { options, exitCode } = parseCli(argv, parse, usage)
+  if (!options) return exitCode
   const adminUrl = process.env.DATABASE_URL ?? defaultUrl
   const database = `dialogi_bench_${Date.now()}`
   const url = new URL(adminUrl)

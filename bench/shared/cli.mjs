@@ -21,3 +21,25 @@ export const runTargetProcess = (moduleUrl, settings) =>
       resolve(result ?? { target: settings.target, error: `target process exited with code ${code}` })
     )
   })
+
+/**
+ * Parses a bench's arguments: the options, or the exit code after printing the usage (2 for
+ * bad arguments, 0 for --help).
+ */
+export const parseCli = (argv, parse, usage) => {
+  let options
+  try {
+    options = parse(argv)
+  } catch (error) {
+    console.error(`${error.message}\n${usage}`)
+    return { exitCode: 2 }
+  }
+  if (options.help) {
+    console.log(usage)
+    return { exitCode: 0 }
+  }
+  return { options }
+}
+
+/** A number for a results table; "-" where there is none. */
+export const fmt = (x, digits = 0) => (x === undefined || x === null ? "-" : Number(x).toFixed(digits))
