@@ -1,0 +1,144 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Assignee, ConversationStatus, type DialogiHub } from "@dialogi/core"
+import { Schema } from "effect"
+import type { AgentSession } from "./agentAuth.ts"
+import { BadRequest, readJson, sendJson } from "./httpExchange.ts"
+import { channelChoices, conversationRow, messageView, refusalText, type ThreadView } from "./inboxViews.ts"
+import { resumeCursor, streamEvents } from "./liveEvents.ts"
+
+const MessageText = Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(20_000))
+const ReplyBody = Schema.Struct({
+  text: MessageText,
+  channel: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40)))
+})
+const NoteBody = Schema.Struct({ text: MessageText })
+const AssignBody = Schema.Struct({ assignee: Assignee })
+const StatusBody = Schema.Struct({ status: ConversationStatus })
+const StatusFilter = Schema.Union(ConversationStatus, Schema.Literal("all"))
+
+/** What the API needs from the rest of the app. */
+export interface InboxApiDeps {
+  readonly hub: DialogiHub
+  /** Configured channel names, for the reply picker. */
+  readonly channels: ReadonlyArray<string>
+  readonly expectedReply: ((conversationId: string) => Promise<number | undefined>) | undefined
+  readonly eventHead: () => number
+}
+
+const tagOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : undefined
+
+/** Maps the hub's tagged errors to HTTP answers; anything else is a 500 without details. */
+const answerError = (res: ServerResponse, error: unknown): void => {
+  if (error instanceof BadRequest) {
+    sendJson(res, error.status, { error: error.message })
+    return
+  }
+  const tag = tagOf(error)
+  if (tag === "NotFound") sendJson(res, 404, { error: "not found" })
+  else if (tag === "InvalidInput") sendJson(res, 400, { error: (error as { message: string }).message })
+  else if (tag === "ReplyRefused") {
+    const refusal = (error as { refusal: Parameters<typeof refusalText>[0] }).refusal
+    sendJson(res, 409, { error: refusalText(refusal), refusal: refusal._tag })
+  } else {
+    console.error("[dialogi/inbox] request failed", error)
+    sendJson(res, 500, { error: "internal error" })
+  }
+}
+
+/**
+ * The agent API under /inbox/api. Every route is behind sign-in (the server checks the
+ * session before it calls this), reads and writes only through the hub's public API, and
+ * validates bodies with Schema, so a bad request changes nothing.
+ */
+export const makeInboxApi = (deps: InboxApiDeps) => {
+  const { hub } = deps
+
+  const listConversations = async (query: URLSearchParams) => {
+    const status = Schema.decodeUnknownSync(StatusFilter)(query.get("status") ?? "open")
+    // Taken before the list is read: the page's event stream starts here and so cannot miss
+    // a change that lands while the list is being built.
+    const cursor = deps.eventHead()
+    const page = await hub.listConversations(status === "all" ? {} : { status }, {
+      after: query.get("after") ?? undefined,
+      limit: 50
+    })
+    const rows = await Promise.all(
+      page.items.map(async (conversation) =>
+        conversationRow(
+          conversation,
+          await hub.contact(conversation.contactId),
+          await deps.expectedReply?.(conversation.id)
+        )
+      )
+    )
+    return { cursor, items: rows, next: page.next ?? null }
+  }
+
+  const threadView = async (id: string): Promise<ThreadView> => {
+    const thread = await hub.thread(id)
+    const picker = await channelChoices(hub, thread, deps.channels)
+    return {
+      conversation: conversationRow(thread.conversation, thread.contact, await deps.expectedReply?.(id)),
+      identities: thread.contact.identities.map((i) => ({
+        channel: i.channel,
+        address: i.address,
+        verified: i.verified
+      })),
+      messages: thread.messages.map((m) => messageView(m, thread.contact)),
+      channels: picker.choices,
+      defaultChannel: picker.defaultChannel,
+      defaultRefusal: picker.defaultRefusal
+    }
+  }
+
+  /** Handles one request below /inbox/api; `path` is the part after it. */
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: AgentSession,
+    url: URL
+  ): Promise<void> => {
+    const path = url.pathname.slice("/inbox/api".length)
+    const method = req.method ?? "GET"
+    const agent = { _tag: "agent", id: session.agentId } as const
+    try {
+      if (method === "GET" && path === "/me")
+        return sendJson(res, 200, { agentId: session.agentId, channels: deps.channels })
+      if (method === "GET" && path === "/events")
+        return streamEvents(hub, req, res, resumeCursor(req, url.searchParams))
+      if (method === "GET" && path === "/conversations")
+        return sendJson(res, 200, await listConversations(url.searchParams))
+      const match = /^\/conversations\/([A-Za-z0-9_-]{1,100})(\/[a-z]+)?$/.exec(path)
+      if (match) {
+        const id = match[1]!
+        const action = match[2] ?? ""
+        if (method === "GET" && action === "") return sendJson(res, 200, await threadView(id))
+        if (method === "POST" && action === "/reply") {
+          const body = await readJson(req, ReplyBody)
+          const message = await hub.reply(id, body.text, { channel: body.channel, author: agent })
+          return sendJson(res, 201, { id: message.id, channel: message.channel })
+        }
+        if (method === "POST" && action === "/note") {
+          const body = await readJson(req, NoteBody)
+          const message = await hub.note(id, body.text, agent)
+          return sendJson(res, 201, { id: message.id })
+        }
+        if (method === "POST" && action === "/assign") {
+          const body = await readJson(req, AssignBody)
+          const conversation = await hub.assign(id, body.assignee)
+          return sendJson(res, 200, { assignee: conversation.assignee })
+        }
+        if (method === "POST" && action === "/status") {
+          const body = await readJson(req, StatusBody)
+          const conversation = await hub.setStatus(id, body.status)
+          return sendJson(res, 200, { status: conversation.status })
+        }
+      }
+      sendJson(res, 404, { error: "no such route" })
+    } catch (error) {
+      if (tagOf(error) === "ParseError") return sendJson(res, 400, { error: String(error) })
+      answerError(res, error)
+    }
+  }
+}

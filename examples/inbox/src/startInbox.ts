@@ -1,0 +1,98 @@
+import type { AddressInfo } from "node:net"
+import { createHub, type DialogiHub } from "@dialogi/core"
+import type { Redacted } from "effect"
+import { makeAgentAuth } from "./agentAuth.ts"
+import { configureChannels, type WebhookRoute } from "./channels.ts"
+import type { InboxConfig } from "./config.ts"
+import { expectedReplyReader } from "./expectedReply.ts"
+import { loadOrCreateSecrets } from "./generatedSecrets.ts"
+import { trackEventHead } from "./liveEvents.ts"
+import { createInboxServer } from "./server.ts"
+import { openStore } from "./storage.ts"
+
+/** A started inbox: where it listens, what it runs, and how to stop it. */
+export interface RunningInbox {
+  readonly hub: DialogiHub
+  /** Base URL, e.g. http://127.0.0.1:3000 */
+  readonly url: string
+  readonly token: Redacted.Redacted<string>
+  /** True when the token was generated (first run) or read back from the data directory. */
+  readonly tokenFromDataDir: boolean
+  readonly storage: string
+  readonly channels: ReadonlyArray<string>
+  readonly webhooks: ReadonlyArray<WebhookRoute>
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Opens the store, plugs in every configured channel, and serves the customer page, the
+ * inbox and the webhooks on one http server. Used by `main.ts` and, in process, by tests.
+ */
+export const startInbox = async (
+  config: InboxConfig,
+  options: { readonly log?: (level: "debug" | "info" | "warn" | "error", message: string) => void } = {}
+): Promise<RunningInbox> => {
+  const generated =
+    config.token === undefined || config.chatSecret === undefined
+      ? await loadOrCreateSecrets(config.dataDir)
+      : undefined
+  const token = config.token ?? generated!.inboxToken
+  const chatSecret = config.chatSecret ?? generated!.chatSecret
+
+  const opened = await openStore(config)
+  let hub: DialogiHub | undefined
+  const channels = configureChannels(config, chatSecret, () => hub!)
+  hub = await createHub({
+    store: opened.store,
+    adapters: channels.adapters,
+    sendRetryDelayMs: 1_000,
+    ...(options.log ? { log: options.log } : {})
+  })
+  const openHub = hub
+  const head = trackEventHead(openHub)
+  const server = createInboxServer({
+    config,
+    hub: openHub,
+    channels,
+    auth: makeAgentAuth(token),
+    chatSecret,
+    expectedReply: expectedReplyReader(openHub),
+    eventHead: head.head
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject)
+        resolve()
+      })
+    })
+  } catch (error) {
+    await head.close()
+    await openHub.close()
+    throw error
+  }
+  const address = server.address() as AddressInfo
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+  let closing: Promise<void> | undefined
+  return {
+    hub: openHub,
+    url: `http://${host}:${address.port}`,
+    token,
+    tokenFromDataDir: config.token === undefined,
+    storage: opened.description,
+    channels: channels.names,
+    webhooks: channels.webhooks,
+    close: () => {
+      closing ??= (async () => {
+        // Stop taking requests first, then the hub (which closes chat sockets and the store).
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeAllConnections()
+        await head.close()
+        await openHub.close()
+        await stopped
+      })()
+      return closing
+    }
+  }
+}
