@@ -16,6 +16,7 @@ import {
 import { Effect } from "effect"
 import { makeDeadlineOps } from "./deadlines/deadlineSql.js"
 import type { Row, SqlExecutor, Statement } from "./driver/SqlDriver.js"
+import { makeRoutingOps, visibleToCondition } from "./routing/routingSql.js"
 import * as rows from "./rows.js"
 import { toStoreError } from "./storeError.js"
 
@@ -309,6 +310,7 @@ const listConversationsSql = (
     where.push(`c.assignee_kind = ${param(filter.assignee._tag)}`)
     if (filter.assignee._tag !== "none") where.push(`c.assignee_id = ${param(filter.assignee.id)}`)
   }
+  if (filter.visibleTo !== undefined) where.push(visibleToCondition(param(filter.visibleTo)))
   if (filter.channel !== undefined)
     where.push(
       `EXISTS (SELECT 1 FROM dialogi_messages m WHERE m.conversation_id = c.id AND m.channel = ${param(filter.channel)})`
@@ -535,6 +537,7 @@ export const makeSqlTx = (
         try: () => enqueue(executor, job),
         catch: (error) => toStoreError("enqueueJob", error)
       }).pipe(Effect.tap(() => Effect.sync(() => effects.queues.add(job.queue)))),
+    routing: makeRoutingOps(executor),
     ...makeDeadlineOps(executor, (armed) => {
       for (const d of armed) {
         const due = d.dueAt.getTime()

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { routingEventBodies } from "../routing/RoutingEvents.js"
 import { Contact } from "./Contact.js"
 import { Assignee, Conversation, ConversationStatus } from "./Conversation.js"
 import { ChannelName, ContactId, ConversationId, EventSeq, MergeId, MessageId } from "./Ids.js"
@@ -59,7 +60,8 @@ export const EventBody = Schema.Union(
     conversationId: ConversationId,
     messageId: MessageId,
     status: DeliveryStatus
-  })
+  }),
+  ...routingEventBodies
 )
 /** @see EventBody */
 export type EventBody = typeof EventBody.Type

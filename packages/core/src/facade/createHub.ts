@@ -10,6 +10,7 @@ import type { HubOptions } from "../hub/HubConfig.js"
 import type { IngestResult } from "../hub/ingest/ingestOne.js"
 import type { ReplyCheck } from "../hub/replyRules.js"
 import type { ConversationFilter, ConversationPage, MergeRecord, StoreService } from "../store/Store.js"
+import { type DialogiRouting, routingFacade } from "./routingFacade.js"
 
 /** Options of {@link createHub}: a store plus the hub options. */
 export interface CreateHubOptions extends HubOptions {
@@ -27,7 +28,7 @@ export interface EventSubscription extends AsyncIterable<DialogiEvent> {
  * The hub with plain Promises and async iterators, for backends that do not use Effect.
  * Failures reject with dialogi's tagged errors (`err._tag` is e.g. "NotFound").
  */
-export interface DialogiHub {
+export interface DialogiHub extends DialogiRouting {
   readonly ingest: (envelope: InboundEnvelopeInput) => Promise<IngestResult>
   readonly updateStatus: (update: StatusUpdateInput) => Promise<void>
   readonly reply: (
@@ -38,7 +39,11 @@ export interface DialogiHub {
   readonly note: (conversationId: string, text: string, author?: Author) => Promise<Message>
   readonly setStatus: (conversationId: string, status: ConversationStatus) => Promise<Conversation>
   readonly assign: (conversationId: string, assignee: Assignee) => Promise<Conversation>
-  readonly thread: (conversationId: string) => Promise<Hub.Thread>
+  /** With `as`, only when that participant may see the conversation (else rejects with NotPermitted). */
+  readonly thread: (
+    conversationId: string,
+    options?: { readonly as?: string | undefined }
+  ) => Promise<Hub.Thread>
   readonly contact: (contactId: string) => Promise<Contact>
   readonly listConversations: (
     filter?: ConversationFilter,
@@ -81,13 +86,14 @@ export const createHub = async (options: CreateHubOptions): Promise<DialogiHub> 
   const run = Hub.runTyped
   let closed = false
   return {
+    ...routingFacade(hub, run),
     ingest: (envelope) => run(hub.ingest(envelope)),
     updateStatus: (update) => run(hub.updateStatus(update)),
     reply: (id, content, replyOptions) => run(hub.reply(id, content, replyOptions)),
     note: (id, text, author) => run(hub.note(id, text, author)),
     setStatus: (id, status) => run(hub.setStatus(id, status)),
     assign: (id, assignee) => run(hub.assign(id, assignee)),
-    thread: (id) => run(hub.thread(id)),
+    thread: (id, threadOptions) => run(hub.thread(id, threadOptions)),
     contact: (id) => run(hub.contact(id)),
     listConversations: (filter, page) => run(hub.listConversations(filter, page)),
     canReply: (id, channel, content) => run(hub.canReply(id, channel, content)),

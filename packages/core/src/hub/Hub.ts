@@ -13,6 +13,7 @@ import {
 import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import { type ContactId, type ConversationId, type MergeId, type MessageId, newId } from "../domain/Ids.js"
 import { type Author, canAdvance, Message, MessagePart } from "../domain/Message.js"
+import { NotPermitted } from "../routing/RoutingErrors.js"
 import { findIdentity, findMessageByProviderId, getConversation } from "../store/rowLookups.js"
 import {
   type ConversationFilter,
@@ -29,6 +30,7 @@ import { makeIngestBatcher } from "./ingest/IngestBatcher.js"
 import type { IngestResult } from "./ingest/ingestOne.js"
 import { decodeStatusUpdate, normalizeEnvelope } from "./ingest/normalizeEnvelope.js"
 import { checkReply, type ReplyCheck } from "./replyRules.js"
+import { type HubRouting, makeRouting } from "./routing/RoutingHub.js"
 import { handleSendJob, sendQueue } from "./sendWorker.js"
 
 /** What a reply carries: plain text, or parts (text, html, attachments). */
@@ -58,7 +60,7 @@ export type LinkResult =
   | { readonly _tag: "not_linked"; readonly reason: string }
 
 /** The hub: everything a backend does with conversations, as Effects. */
-export interface HubService {
+export interface HubService extends HubRouting {
   /** Ingests one inbound message (validated, deduped, threaded) and commits it. */
   readonly ingest: (
     envelope: unknown
@@ -85,7 +87,11 @@ export interface HubService {
     conversationId: string,
     assignee: Assignee
   ) => Effect.Effect<Conversation, NotFound | InvalidInput | StoreError>
-  readonly thread: (conversationId: string) => Effect.Effect<Thread, NotFound | StoreError>
+  /** A conversation's thread; with `as`, only when that participant may see it (else NotPermitted). */
+  readonly thread: (
+    conversationId: string,
+    options?: { readonly as?: string | undefined }
+  ) => Effect.Effect<Thread, NotFound | NotPermitted | StoreError>
   readonly contact: (contactId: string) => Effect.Effect<Contact, NotFound | StoreError>
   readonly listConversations: (
     filter?: ConversationFilter,
@@ -155,9 +161,11 @@ export const make = (
   Effect.gen(function* () {
     const options = resolveHubOptions(hubOptions)
     const registry = makeAdapterRegistry(options.adapters, options.defaultRegion)
+    const routing = makeRouting(store, registry, options.routing, options.log)
     const batcher = yield* makeIngestBatcher(store, {
       maxBatch: options.maxIngestBatch,
-      concurrency: options.ingestConcurrency
+      concurrency: options.ingestConcurrency,
+      onOpened: routing.onConversationsOpened
     })
 
     const loadConversation = (tx: Parameters<Parameters<StoreService["read"]>[0]>[0], id: string) =>
@@ -263,6 +271,7 @@ export const make = (
           if (events.length === 0) return current
           const updated = new Conversation({ ...next, updatedAt: now })
           yield* tx.updateConversations([updated])
+          yield* routing.afterConversationChange(tx, current, updated, now)
           yield* tx.appendEvents(events, now)
           return updated
         })
@@ -276,6 +285,10 @@ export const make = (
     }
 
     const hub: HubService = {
+      handoff: routing.handoff,
+      handoffs: routing.handoffs,
+      callbacks: routing.callbacks,
+      routing: routing.routing,
       ingest,
       updateStatus,
       reply: (conversationId, content, replyOptions) =>
@@ -326,10 +339,16 @@ export const make = (
                 : [{ _tag: "conversation.assigned", conversationId: c.id, from: c.assignee, to: assignee }]
           }))
         ),
-      thread: (conversationId) =>
+      thread: (conversationId, threadOptions) =>
         store.read((tx) =>
           Effect.gen(function* () {
             const conversation = yield* loadConversation(tx, conversationId)
+            const viewer = threadOptions?.as
+            if (viewer !== undefined && (yield* tx.routing.visibleTo(viewer, [conversation.id])).length === 0)
+              return yield* new NotPermitted({
+                participantId: viewer,
+                message: `may not see ${conversationId}`
+              })
             const contact = yield* loadContact(tx, conversation.contactId)
             const messages = yield* tx.thread([conversation.id])
             return { conversation, contact, messages }
@@ -460,6 +479,7 @@ export const make = (
       yield* store.work(sendQueue, handleSendJob(store, registry, options), {
         concurrency: options.sendConcurrency
       })
+      yield* routing.runWorkers
     }
     for (const adapter of registry.all) {
       if (adapter.start) yield* Effect.promise(() => adapter.start!(adapterContext))

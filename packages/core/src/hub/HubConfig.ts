@@ -1,4 +1,5 @@
 import type { ChannelAdapter } from "../adapter/ChannelAdapter.js"
+import type { RoutingOptions } from "./routing/RoutingOptions.js"
 
 /** Options shared by both front doors (`Hub.layer` and `createHub`). */
 export interface HubOptions {
@@ -21,6 +22,11 @@ export interface HubOptions {
   readonly sendConcurrency?: number | undefined
   /** Start the send worker in this instance (default true); API-only instances may turn it off. */
   readonly runWorkers?: boolean | undefined
+  /**
+   * Routing rules, strategies and handoff settings. With it, new conversations are routed
+   * automatically; handoffs and callbacks work with or without it.
+   */
+  readonly routing?: RoutingOptions | undefined
   /** Receives adapter and worker log lines; default: warnings and errors to the console. */
   readonly log?:
     | ((level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void)
@@ -37,6 +43,7 @@ export interface ResolvedHubOptions {
   readonly sendRetryDelayMs: number
   readonly sendConcurrency: number
   readonly runWorkers: boolean
+  readonly routing: RoutingOptions | undefined
   readonly log: (level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void
 }
 
@@ -54,5 +61,6 @@ export const resolveHubOptions = (options: HubOptions): ResolvedHubOptions => ({
   sendRetryDelayMs: Math.max(1, options.sendRetryDelayMs ?? 2_000),
   sendConcurrency: Math.max(1, options.sendConcurrency ?? 8),
   runWorkers: options.runWorkers ?? true,
+  routing: options.routing,
   log: options.log ?? consoleLog
 })

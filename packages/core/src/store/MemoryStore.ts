@@ -4,6 +4,7 @@ import { Conversation } from "../domain/Conversation.js"
 import { contactOf, conversationOf, DialogiEvent } from "../domain/Event.js"
 import type { ContactId, ConversationId, EventSeq, MessageId } from "../domain/Ids.js"
 import { Message } from "../domain/Message.js"
+import { canSee, makeMemoryRoutingState, makeMemoryRoutingTx } from "../routing/MemoryRoutingTx.js"
 import { conversationCursor, matchesFilter, sortConversations } from "./conversationListing.js"
 import { composeIngestOps, type StoreTxBase } from "./ingestComposites.js"
 import { retryDelay } from "./retryDelay.js"
@@ -137,6 +138,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
     /** kind -> earliest due time armed by the open transaction. */
     let armedInTx = new Map<string, number>()
     const waiters = new Set<DeadlineWaiter>()
+    const routingState = makeMemoryRoutingState()
 
     const record = (revert: () => void) => {
       undo?.push(revert)
@@ -331,8 +333,14 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
             for (const m of state.messages.values()) if (m.conversationId === id) channels.add(m.channel)
             return channels
           }
+          const viewer =
+            filter.visibleTo === undefined ? undefined : routingState.participants.get(filter.visibleTo)
           let items = sortConversations(
-            [...state.conversations.values()].filter((c) => matchesFilter(c, filter, channelsOf))
+            [...state.conversations.values()].filter(
+              (c) =>
+                matchesFilter(c, filter, channelsOf) &&
+                (filter.visibleTo === undefined || canSee(viewer, c, routingState.routing.get(c.id)))
+            )
           )
           if (page.after !== undefined) {
             const after = page.after
@@ -460,6 +468,13 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           return keys.length
         }),
       getDeadline: (key) => Effect.sync(() => state.deadlines.get(key)),
+      routing: makeMemoryRoutingTx({
+        state: routingState,
+        setIn,
+        conversations: () => state.conversations.values(),
+        conversation: (id) => state.conversations.get(id),
+        messages: () => state.messages.values()
+      }),
       now: () => Effect.sync(() => new Date())
     }
     const tx: StoreTx = { ...base, ...composeIngestOps(base) }

@@ -5,6 +5,7 @@ import type { StoreError } from "../domain/Errors.js"
 import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import type { ContactId, ConversationId, MergeId, MessageId } from "../domain/Ids.js"
 import type { DeliveryStatus, Message } from "../domain/Message.js"
+import type { RoutingTx } from "../routing/RoutingStore.js"
 
 /** An identity's key: its channel and normalized address. */
 export interface IdentityKey {
@@ -50,6 +51,11 @@ export interface ConversationFilter {
   readonly contactId?: ContactId | undefined
   readonly channel?: string | undefined
   readonly tag?: string | undefined
+  /**
+   * Only what this participant may see (see {@link RoutingTx.visibleTo}): a host passes the
+   * acting participant here and visibility is enforced in the query itself.
+   */
+  readonly visibleTo?: string | undefined
 }
 
 /** A page of conversations, newest activity first. */
@@ -292,6 +298,9 @@ export interface StoreTx {
    * Due times are compared with this clock, never with the app server's.
    */
   readonly now: () => Effect.Effect<Date, StoreError>
+
+  /** Participants, teams, queues, handoffs and callbacks, in this transaction. */
+  readonly routing: RoutingTx
 
   // Ingest composites: what a group-commit batch does, in as few round trips as the store can.
   // A store may implement them with the methods above; the SQL store makes each one statement,

@@ -1,4 +1,5 @@
 export * from "./adapterSuite.js"
 export * from "./hubSuite.js"
+export * from "./routingSuite.js"
 export * from "./storeSuite.js"
 export * from "./TestChannelAdapter.js"

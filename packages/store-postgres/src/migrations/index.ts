@@ -1,5 +1,6 @@
 import * as initial from "./0001_initial.js"
 import * as deadlines from "./0002_deadlines.js"
+import * as routing from "./0004_routing.js"
 
 /** One schema change; `id`s increase and a released migration never changes. */
 export interface Migration {
@@ -11,5 +12,6 @@ export interface Migration {
 /** Every migration, in order. Both PostgreSQL and PGlite run exactly these. */
 export const migrations: ReadonlyArray<Migration> = [
   { id: 1, name: "initial", sql: initial.sql },
-  { id: 2, name: "deadlines", sql: deadlines.sql }
+  { id: 2, name: "deadlines", sql: deadlines.sql },
+  { id: 4, name: "routing", sql: routing.sql }
 ]

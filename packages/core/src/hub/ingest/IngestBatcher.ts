@@ -2,7 +2,7 @@ import { Deferred, Effect, Queue, Schedule } from "effect"
 import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
 import type { StoreError } from "../../domain/Errors.js"
 import type { StoreService } from "../../store/Store.js"
-import { ingestBatch } from "./ingestBatch.js"
+import { ingestBatch, type OpenedHook } from "./ingestBatch.js"
 import { type IngestResult, ingestLockKeys } from "./ingestOne.js"
 
 interface Pending {
@@ -27,7 +27,15 @@ const transientRetry = Schedule.exponential("20 millis").pipe(
 )
 
 /** Starts the batching workers; they stop with the enclosing scope. */
-export const makeIngestBatcher = (store: StoreService, options: { maxBatch: number; concurrency: number }) =>
+export const makeIngestBatcher = (
+  store: StoreService,
+  options: {
+    maxBatch: number
+    concurrency: number
+    /** Told, in the batch's transaction, which conversations the batch opened (routing arms their routing). */
+    onOpened?: OpenedHook | undefined
+  }
+) =>
   Effect.gen(function* () {
     const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
 
@@ -38,7 +46,8 @@ export const makeIngestBatcher = (store: StoreService, options: { maxBatch: numb
           return yield* ingestBatch(
             tx,
             batch.map((p) => p.envelope),
-            new Date()
+            new Date(),
+            options.onOpened
           )
         })
       )

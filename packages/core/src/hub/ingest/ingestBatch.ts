@@ -172,6 +172,13 @@ const planSegment = (
     }
   })
 
+/** Told which conversations a batch opened, in the batch's transaction, after its writes. */
+export type OpenedHook = (
+  tx: StoreTx,
+  conversationIds: ReadonlyArray<ConversationId>,
+  now: Date
+) => Effect.Effect<void, StoreError>
+
 type SegmentWrites = Omit<IngestWrites, "events" | "at">
 
 const noWrites: SegmentWrites = { contacts: [], newConversations: [], updatedConversations: [], messages: [] }
@@ -194,7 +201,8 @@ const applyWrites = (tx: StoreTx, writes: SegmentWrites, events: ReadonlyArray<E
 export const ingestBatch = (
   tx: StoreTx,
   envelopes: ReadonlyArray<InboundEnvelope>,
-  now: Date
+  now: Date,
+  onOpened?: OpenedHook | undefined
 ): Effect.Effect<ReadonlyArray<IngestResult>, StoreError> =>
   Effect.gen(function* () {
     const events: EventBody[] = []
@@ -215,6 +223,11 @@ export const ingestBatch = (
     }
     const last = run.length > 0 ? yield* planSegment(tx, run, now, events) : { results: [], writes: noWrites }
     yield* applyWrites(tx, last.writes, events, now)
+    // One statement for the whole batch, and none when it opened nothing.
+    if (onOpened !== undefined) {
+      const opened = events.flatMap((e) => (e._tag === "conversation.opened" ? [e.conversationId] : []))
+      if (opened.length > 0) yield* onOpened(tx, opened, now)
+    }
     results.push(...last.results)
     return results
   })

@@ -1,0 +1,328 @@
+import { Effect } from "effect"
+import { type Assignee, Conversation } from "../../domain/Conversation.js"
+import type { StoreError } from "../../domain/Errors.js"
+import type { EventBody } from "../../domain/Event.js"
+import type { ConversationId } from "../../domain/Ids.js"
+import type { Participant, Team } from "../../routing/Participant.js"
+import { planQueue } from "../../routing/QueuePlan.js"
+import type { RoutingEntry } from "../../routing/RoutingStore.js"
+import {
+  type MemberSnapshot,
+  pickMember,
+  type RoutingRequest,
+  roundRobin,
+  type TeamSnapshot
+} from "../../routing/RoutingStrategy.js"
+import { isOpen } from "../../sla/BusinessCalendar.js"
+import type { StoreTx } from "../../store/Store.js"
+import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
+
+// Placing conversations on team members. Lock order, everywhere in routing, so that two
+// instances never wait on each other in a circle: handoff, then teams, then conversations, then
+// participants. Each level is locked in one call (keys sorted), and loads are counted only after
+// the participant locks are held, so a count is never stale when capacity is checked.
+
+/** The deadline kind of routing work (route a new conversation, drain a queue, overflow, sweep). */
+export const routingKind = "routing"
+
+/** Lock keys, shared with the hub's own `conversation:<id>` lock. */
+export const lockKey = {
+  handoff: (id: string) => `handoff:${id}`,
+  team: (id: string) => `team:${id}`,
+  conversation: (id: string) => `conversation:${id}`,
+  participant: (id: string) => `participant:${id}`
+}
+
+/** Deadline keys of routing work; a key is armed at most once, so repeated triggers coalesce. */
+export const routingKey = {
+  route: (conversationId: string) => `routing:route:${conversationId}`,
+  place: (conversationId: string) => `routing:place:${conversationId}`,
+  drain: (teamId: string) => `routing:drain:${teamId}`,
+  overflow: (conversationId: string) => `routing:overflow:${conversationId}`,
+  sweep: "routing:sweep"
+}
+
+/** Online and inside working hours. */
+export const isAvailable = (p: Participant, now: Date): boolean =>
+  p.availability === "online" && (p.calendar === undefined || isOpen(now, p.calendar))
+
+/** Locks a team's members (after the team and conversation locks) and reads their loads. */
+const lockedSnapshot = (tx: StoreTx, team: Team, members: ReadonlyArray<Participant>, now: Date) =>
+  Effect.gen(function* () {
+    yield* tx.lock(members.map((m) => lockKey.participant(m.id)))
+    const loads = yield* tx.routing.loads(members.map((m) => m.id))
+    const lastAssigned = yield* tx.routing.roundRobinLast(team.id)
+    const snapshot: TeamSnapshot = {
+      teamId: team.id,
+      lastAssigned,
+      members: members.map(
+        (m): MemberSnapshot => ({
+          id: m.id,
+          kind: m.kind,
+          skills: m.skills,
+          capacity: m.capacity,
+          load: loads.get(m.id) ?? 0,
+          available: isAvailable(m, now)
+        })
+      )
+    }
+    return snapshot
+  })
+
+const strategyOf = (options: ResolvedRoutingOptions, team: Team, log: LogFn) => {
+  const strategy = options.strategies[team.strategy]
+  if (strategy === undefined) log("warn", `routing: team ${team.id} names unknown strategy ${team.strategy}`)
+  return strategy ?? roundRobin
+}
+
+/** Where log lines go. */
+export type LogFn = (level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void
+
+const sameAssignee = (a: Assignee, b: Assignee) =>
+  a._tag === b._tag && (a._tag === "none" || (b._tag !== "none" && a.id === b.id))
+
+/** The request routing makes for a conversation. */
+export const requestFor = (
+  conversation: Conversation,
+  skills: ReadonlyArray<string>,
+  exclude: ReadonlyArray<string> = []
+): RoutingRequest => ({
+  conversationId: conversation.id,
+  priority: conversation.priority,
+  channel: conversation.lastInboundChannel,
+  tags: conversation.tags,
+  skills,
+  exclude
+})
+
+/** What one placement changes: conversation row, routing entry and events. */
+interface Placement {
+  readonly conversation: Conversation
+  readonly entry: RoutingEntry
+  readonly events: ReadonlyArray<EventBody>
+  readonly overflowArm?: { readonly teamId: string; readonly dueAt: Date } | undefined
+  readonly overflowCancel: boolean
+}
+
+const placementOf = (
+  conversation: Conversation,
+  team: Team,
+  before: RoutingEntry | undefined,
+  member: { readonly id: string; readonly kind: "agent" | "bot" } | undefined,
+  skills: ReadonlyArray<string>,
+  now: Date
+): Placement => {
+  const assignee: Assignee = member ? { _tag: member.kind, id: member.id } : { _tag: "team", id: team.id }
+  const alreadyQueuedHere = before?.queued === true && before.teamId === team.id
+  const events: EventBody[] = []
+  if (!sameAssignee(conversation.assignee, assignee))
+    events.push({
+      _tag: "conversation.assigned",
+      conversationId: conversation.id,
+      from: conversation.assignee,
+      to: assignee
+    })
+  if (!member && !alreadyQueuedHere)
+    events.push({ _tag: "routing.queued", conversationId: conversation.id, teamId: team.id })
+  return {
+    conversation: sameAssignee(conversation.assignee, assignee)
+      ? conversation
+      : new Conversation({ ...conversation, assignee, updatedAt: now }, true),
+    entry: {
+      conversationId: conversation.id,
+      teamId: team.id,
+      queued: member === undefined,
+      priority: conversation.priority,
+      skills,
+      // A conversation already waiting here keeps its place in the queue.
+      queuedAt: alreadyQueuedHere ? before.queuedAt : now
+    },
+    events,
+    overflowArm:
+      !member && !alreadyQueuedHere && team.overflow
+        ? { teamId: team.id, dueAt: new Date(now.getTime() + team.overflow.afterMs) }
+        : undefined,
+    overflowCancel: member !== undefined && before?.queued === true
+  }
+}
+
+/** Writes placements: one statement per kind of write, whatever their number. */
+const writePlacements = (tx: StoreTx, placements: ReadonlyArray<Placement>, now: Date) =>
+  Effect.gen(function* () {
+    if (placements.length === 0) return
+    const changed = placements.filter((p) => p.events.some((e) => e._tag === "conversation.assigned"))
+    yield* tx.updateConversations(changed.map((p) => p.conversation))
+    yield* tx.routing.putRouting(placements.map((p) => p.entry))
+    const arms = placements.flatMap((p) =>
+      p.overflowArm
+        ? [
+            {
+              key: routingKey.overflow(p.conversation.id),
+              kind: routingKind,
+              dueAt: p.overflowArm.dueAt,
+              payload: { op: "overflow", conversationId: p.conversation.id, teamId: p.overflowArm.teamId }
+            }
+          ]
+        : []
+    )
+    yield* tx.armDeadlines(arms)
+    for (const p of placements)
+      if (p.overflowCancel) yield* tx.cancelDeadline(routingKey.overflow(p.conversation.id))
+    const events = placements.flatMap((p) => p.events)
+    if (events.length > 0) yield* tx.appendEvents(events, now)
+  })
+
+/** Options of {@link placeInTeam}. */
+export interface PlaceOptions {
+  readonly conversationId: ConversationId
+  readonly teamId: string
+  /** Skills the member must have (`skills` strategy); default: those of the current entry. */
+  readonly skills?: ReadonlyArray<string> | undefined
+  /** Members not to pick. */
+  readonly exclude?: ReadonlyArray<string> | undefined
+  /** Other teams to lock with this one (an overflow's source team). */
+  readonly alsoLockTeams?: ReadonlyArray<string> | undefined
+  /** Checked under the locks: false leaves everything as it is. */
+  readonly guard?: ((conversation: Conversation, entry: RoutingEntry | undefined) => boolean) | undefined
+  /** Events to append before the placement's own, when it happens. */
+  readonly events?: ReadonlyArray<EventBody> | undefined
+}
+
+/** The outcome of one placement. */
+export type PlaceResult =
+  | { readonly _tag: "assigned"; readonly participantId: string }
+  | { readonly _tag: "queued"; readonly teamId: string }
+  | { readonly _tag: "skipped"; readonly reason: string }
+
+/**
+ * Places one conversation in a team: on a member the team's strategy picks (available, below
+ * capacity), else in the team's queue, where it keeps its place and may overflow later. The
+ * caller must not hold the conversation's lock yet (teams are locked first).
+ */
+export const placeInTeam = (
+  tx: StoreTx,
+  options: ResolvedRoutingOptions,
+  log: LogFn,
+  place: PlaceOptions,
+  now: Date
+): Effect.Effect<PlaceResult, StoreError> =>
+  Effect.gen(function* () {
+    yield* tx.lock([place.teamId, ...(place.alsoLockTeams ?? [])].map(lockKey.team))
+    const [team] = yield* tx.routing.getTeams([place.teamId])
+    if (team === undefined) {
+      log("warn", `routing: no team ${place.teamId}; conversation ${place.conversationId} left as it is`)
+      return { _tag: "skipped", reason: `no team ${place.teamId}` } as const
+    }
+    yield* tx.lock([lockKey.conversation(place.conversationId)])
+    const [conversation] = yield* tx.getConversations([place.conversationId])
+    if (conversation === undefined || conversation.status === "resolved")
+      return { _tag: "skipped", reason: "conversation resolved or gone" } as const
+    const [before] = yield* tx.routing.getRouting([conversation.id])
+    if (place.guard && !place.guard(conversation, before))
+      return { _tag: "skipped", reason: "guard" } as const
+    const members = yield* tx.routing.listParticipants({ team: team.id })
+    const locked = yield* lockedSnapshot(tx, team, members, now)
+    // Its current owner's load already counts this conversation: keeping it adds nothing.
+    const owner = conversation.assignee
+    const snapshot: TeamSnapshot =
+      owner._tag === "agent" || owner._tag === "bot"
+        ? {
+            ...locked,
+            members: locked.members.map((m) => (m.id === owner.id ? { ...m, load: m.load - 1 } : m))
+          }
+        : locked
+    const skills = place.skills ?? before?.skills ?? []
+    const member = pickMember(
+      strategyOf(options, team, log),
+      snapshot,
+      requestFor(conversation, skills, place.exclude)
+    )
+    if (place.events && place.events.length > 0) yield* tx.appendEvents(place.events, now)
+    yield* writePlacements(tx, [placementOf(conversation, team, before, member, skills, now)], now)
+    if (member) {
+      yield* tx.routing.setRoundRobinLast(team.id, member.id)
+      return { _tag: "assigned", participantId: member.id } as const
+    }
+    return { _tag: "queued", teamId: team.id } as const
+  })
+
+/**
+ * Gives a team's waiting conversations to members with room, in queue order (priority, then
+ * waiting time). Conversations that were resolved or assigned elsewhere meanwhile leave the
+ * queue; nothing else does.
+ */
+export const drainTeam = (
+  tx: StoreTx,
+  options: ResolvedRoutingOptions,
+  log: LogFn,
+  teamId: string,
+  now: Date
+): Effect.Effect<number, StoreError> =>
+  Effect.gen(function* () {
+    yield* tx.lock([lockKey.team(teamId)])
+    const [team] = yield* tx.routing.getTeams([teamId])
+    if (team === undefined) return 0
+    const members = yield* tx.routing.listParticipants({ team: teamId })
+    // A first, unlocked look at the room there is, to size the batch; the locked count decides.
+    const available = members.filter((m) => isAvailable(m, now))
+    if (available.length === 0) return 0
+    const roughLoads = yield* tx.routing.loads(available.map((m) => m.id))
+    const room = available.reduce((sum, m) => sum + Math.max(0, m.capacity - (roughLoads.get(m.id) ?? 0)), 0)
+    if (room === 0) return 0
+    const entries = yield* tx.routing.queued(teamId, Math.min(500, room + 50))
+    if (entries.length === 0) return 0
+    const ids = entries.map((e) => e.conversationId)
+    yield* tx.lock(ids.map(lockKey.conversation))
+    // Read again under the locks: the unlocked queue read may be stale.
+    const conversations = new Map((yield* tx.getConversations(ids)).map((c) => [c.id as string, c]))
+    const current = new Map((yield* tx.routing.getRouting(ids)).map((e) => [e.conversationId as string, e]))
+    const live: RoutingEntry[] = []
+    const stale: RoutingEntry[] = []
+    for (const e of entries) {
+      const c = conversations.get(e.conversationId)
+      const entry = current.get(e.conversationId)
+      if (entry === undefined || !entry.queued || entry.teamId !== teamId) continue
+      const waitingHere =
+        c !== undefined && c.status !== "resolved" && c.assignee._tag === "team" && c.assignee.id === teamId
+      if (waitingHere) live.push(entry)
+      else stale.push(entry)
+    }
+    if (stale.length > 0) {
+      yield* tx.routing.putRouting(stale.map((e) => ({ ...e, queued: false })))
+      for (const e of stale) yield* tx.cancelDeadline(routingKey.overflow(e.conversationId))
+    }
+    if (live.length === 0) return 0
+    const snapshot = yield* lockedSnapshot(tx, team, members, now)
+    const requests = live.map((e) => requestFor(conversations.get(e.conversationId)!, e.skills))
+    const plan = planQueue(snapshot, requests, strategyOf(options, team, log))
+    const byId = new Map(live.map((e) => [e.conversationId as string, e]))
+    const kinds = new Map(snapshot.members.map((m) => [m.id, m.kind]))
+    yield* writePlacements(
+      tx,
+      plan.assignments.map((a) =>
+        placementOf(
+          conversations.get(a.conversationId)!,
+          team,
+          byId.get(a.conversationId),
+          { id: a.memberId, kind: kinds.get(a.memberId)! },
+          byId.get(a.conversationId)!.skills,
+          now
+        )
+      ),
+      now
+    )
+    if (plan.team.lastAssigned !== undefined && plan.team.lastAssigned !== snapshot.lastAssigned)
+      yield* tx.routing.setRoundRobinLast(teamId, plan.team.lastAssigned)
+    return plan.assignments.length
+  })
+
+/** Arms a drain of each team now; repeated arms of one team coalesce into one drain. */
+export const armDrains = (tx: StoreTx, teamIds: Iterable<string>, now: Date) =>
+  tx.armDeadlines(
+    [...new Set(teamIds)].map((teamId) => ({
+      key: routingKey.drain(teamId),
+      kind: routingKind,
+      dueAt: now,
+      payload: { op: "drain", teamId }
+    }))
+  )
