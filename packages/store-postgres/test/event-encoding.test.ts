@@ -86,7 +86,46 @@ const bodies: ReadonlyArray<EventBody> = [
   { _tag: "message.queued", conversationId, message: message() },
   { _tag: "message.note_added", conversationId, message: message() },
   { _tag: "message.sent", conversationId, messageId: "m1" as MessageId, providerMessageId: "p" },
-  { _tag: "message.status", conversationId, messageId: "m1" as MessageId, status: { _tag: "delivered" } }
+  { _tag: "message.status", conversationId, messageId: "m1" as MessageId, status: { _tag: "delivered" } },
+  { _tag: "routing.queued", conversationId, teamId: "t" },
+  { _tag: "routing.overflowed", conversationId, fromTeam: "t", toTeam: "u" },
+  {
+    _tag: "handoff.requested",
+    conversationId,
+    handoffId: "h",
+    from: { _tag: "bot", id: "b" },
+    to: { _tag: "team", id: "t" },
+    reason: "r",
+    note: "n",
+    summary: [
+      {
+        messageId: "m1",
+        channel: "email",
+        direction: "inbound",
+        author: "contact",
+        visibility: "public",
+        text: "hi",
+        at: 1000
+      }
+    ],
+    expiresAt: 2000
+  },
+  { _tag: "handoff.accepted", conversationId, handoffId: "h", by: "a" },
+  { _tag: "handoff.declined", conversationId, handoffId: "h", by: "a", reason: "r" },
+  { _tag: "handoff.expired", conversationId, handoffId: "h" },
+  {
+    _tag: "callback.scheduled",
+    conversationId,
+    callbackId: "k",
+    phone: "+358401000000",
+    windowFrom: 1,
+    windowTo: 2
+  },
+  { _tag: "callback.due", conversationId, callbackId: "k" },
+  { _tag: "callback.in_progress", conversationId, callbackId: "k", by: "a" },
+  { _tag: "callback.completed", conversationId, callbackId: "k" },
+  { _tag: "callback.missed", conversationId, callbackId: "k", reason: "r" },
+  { _tag: "callback.rebook_offered", conversationId, callbackId: "k", messageId: "m2", channel: "sms" }
 ]
 
 it("encodes every kind of event body exactly like Schema.encode, as stored JSON", () => {
