@@ -50,15 +50,17 @@ const duration = (ms) => {
 }
 
 /** The SLA countdown, only when the hub has an SLA engine and a clock runs. */
-const slaBadge = (expectedReplyAt) => {
-  if (typeof expectedReplyAt !== "number") return ""
-  const left = expectedReplyAt - Date.now()
+const slaBadge = (due) => {
+  if (!due) return ""
+  if (due.paused || typeof due.dueAt !== "number")
+    return el("span", { class: "sla", "data-sla": "paused" }, "SLA paused")
+  const left = due.dueAt - Date.now()
   return el(
     "span",
     {
-      class: left < 0 ? "sla overdue" : "sla",
-      "data-sla-due": expectedReplyAt,
-      title: new Date(expectedReplyAt).toString()
+      class: left < 0 || due.breached ? "sla overdue" : "sla",
+      "data-sla-due": due.dueAt,
+      title: new Date(due.dueAt).toString()
     },
     left < 0 ? `reply overdue ${duration(left)}` : `reply due in ${duration(left)}`
   )
@@ -86,7 +88,7 @@ const renderList = () => {
           el("span", { "data-status": row.status }, statusLabel(row.status)),
           el("span", { "data-assignee": assigneeLabel(row.assignee) }, `· ${assigneeLabel(row.assignee)}`),
           el("span", {}, `· ${time(row.lastMessageAt)}`),
-          slaBadge(row.expectedReplyAt)
+          slaBadge(row.replyDue)
         )
       )
       const open = () => select(row.id)
@@ -226,7 +228,7 @@ const renderThread = () => {
     assigneeId,
     assign,
     unassign,
-    slaBadge(c.expectedReplyAt)
+    slaBadge(c.replyDue)
   )
 
   const messages = el(
@@ -293,10 +295,19 @@ const renderThread = () => {
   if (focused === "reply-text") text.focus()
 }
 
+// Re-rendering replaces the thread's nodes (mail frames reload, the caret moves), so a
+// refresh that brings nothing new leaves the page alone.
+let shownList = ""
+let shownThread = ""
+
 const loadList = async () => {
   const data = await api(`/conversations?status=${encodeURIComponent(filterEl.value)}`)
-  state.rows = data.items
-  renderList()
+  const json = JSON.stringify([data.items, state.selected])
+  if (json !== shownList) {
+    shownList = json
+    state.rows = data.items
+    renderList()
+  }
   return data.cursor
 }
 
@@ -307,6 +318,9 @@ const loadThread = async () => {
   } catch {
     state.thread = undefined
   }
+  const json = JSON.stringify(state.thread ?? null)
+  if (json === shownThread) return
+  shownThread = json
   renderThread()
 }
 
@@ -356,5 +370,10 @@ setInterval(() => {
   }
 }, 30_000)
 
+// Links to a conversation (inbox#<id>) open it, also when only the hash changes.
+addEventListener("hashchange", () => {
+  const id = location.hash.slice(1)
+  if (id && id !== state.selected) select(id)
+})
 state.selected = location.hash.slice(1) || undefined
 listen(await refresh())

@@ -84,8 +84,12 @@ const optionalSecret = (name: string) =>
     Config.map((value) => Option.getOrUndefined(Option.filter(value, (s) => Redacted.value(s) !== "")))
   )
 const flag = (name: string, fallback: boolean) => Config.boolean(name).pipe(Config.withDefault(fallback))
+// 0 is allowed: "any free port", which tests and side-by-side runs use.
 const port = (name: string, fallback: number) =>
-  Config.port(name).pipe(Config.withDefault(fallback)) as Config.Config<number>
+  Config.integer(name).pipe(
+    Config.validate({ message: "Expected a port (0-65535)", validation: (n) => n >= 0 && n <= 65_535 }),
+    Config.withDefault(fallback)
+  )
 
 const invalid = (message: string) => Either.left(ConfigError.InvalidData([], message))
 

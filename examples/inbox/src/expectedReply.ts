@@ -1,6 +1,18 @@
 import type { DialogiHub } from "@dialogi/core"
 
-/** The part of the SLA API the inbox uses, when the hub has it (`hub.sla.expectedReply`). */
+/** What the inbox shows of a conversation's SLA clock. */
+export interface ReplyDue {
+  /** Epoch ms the customer was promised a reply by; absent while the clock is paused. */
+  readonly dueAt: number | undefined
+  readonly paused: boolean
+  readonly breached: boolean
+}
+
+/**
+ * The part of the SLA API the inbox reads (`hub.sla.expectedReply`, core's SLA engine). It is
+ * read structurally, so the inbox runs on a core without SLA and shows countdowns as soon as
+ * the hub has them.
+ */
 interface SlaReader {
   readonly expectedReply: (conversationId: string) => Promise<unknown>
 }
@@ -14,25 +26,21 @@ const hasSla = (hub: object): hub is { readonly sla: SlaReader } => {
   )
 }
 
-const toEpochMs = (value: unknown): number | undefined => {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime()
-  if (typeof value === "number" && Number.isFinite(value)) return value
-  if (typeof value === "object" && value !== null)
-    for (const key of ["dueAt", "due", "at"]) {
-      const inner = (value as Record<string, unknown>)[key]
-      if (inner !== undefined) return toEpochMs(inner)
-    }
-  return undefined
+const toReplyDue = (value: unknown): ReplyDue | undefined => {
+  if (typeof value !== "object" || value === null) return undefined
+  const { dueAt, paused, breached } = value as { dueAt?: unknown; paused?: unknown; breached?: unknown }
+  const due = dueAt instanceof Date && !Number.isNaN(dueAt.getTime()) ? dueAt.getTime() : undefined
+  return { dueAt: due, paused: paused === true, breached: breached === true }
 }
 
 /**
- * When the customer can expect a reply, as epoch ms, or undefined when the hub has no SLA
- * engine, no clock runs on the conversation, or the lookup fails: the countdown is extra
- * information, so it never breaks the inbox.
+ * When the customer can expect a reply, or undefined when the hub has no SLA engine, no clock
+ * runs on the conversation, or the lookup fails: the countdown is extra information, so it
+ * never breaks the inbox.
  */
 export const expectedReplyReader = (hub: DialogiHub) => {
   if (!hasSla(hub)) return undefined
   const sla = hub.sla
-  return async (conversationId: string): Promise<number | undefined> =>
-    sla.expectedReply(conversationId).then(toEpochMs, () => undefined)
+  return async (conversationId: string): Promise<ReplyDue | undefined> =>
+    sla.expectedReply(conversationId).then(toReplyDue, () => undefined)
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { Assignee, ConversationStatus, type DialogiHub } from "@dialogi/core"
 import { Schema } from "effect"
 import type { AgentSession } from "./agentAuth.ts"
+import type { ReplyDue } from "./expectedReply.ts"
 import { BadRequest, readJson, sendJson } from "./httpExchange.ts"
 import { channelChoices, conversationRow, messageView, refusalText, type ThreadView } from "./inboxViews.ts"
 import { resumeCursor, streamEvents } from "./liveEvents.ts"
@@ -21,7 +22,7 @@ export interface InboxApiDeps {
   readonly hub: DialogiHub
   /** Configured channel names, for the reply picker. */
   readonly channels: ReadonlyArray<string>
-  readonly expectedReply: ((conversationId: string) => Promise<number | undefined>) | undefined
+  readonly expectedReply: ((conversationId: string) => Promise<ReplyDue | undefined>) | undefined
   readonly eventHead: () => number
 }
 

@@ -7,6 +7,7 @@ import type {
   ReplyRefusal,
   Thread
 } from "@dialogi/core"
+import type { ReplyDue } from "./expectedReply.ts"
 import { mailFrameDocument } from "./mailFrame.ts"
 
 /** A conversation row of the inbox list. */
@@ -18,8 +19,8 @@ export interface ConversationRow {
   readonly lastChannel: string | undefined
   readonly lastMessageAt: number
   readonly contact: { readonly id: string; readonly name: string }
-  /** Epoch ms the customer was promised a reply by, when an SLA clock runs. */
-  readonly expectedReplyAt: number | undefined
+  /** The SLA clock of the next reply, when the hub has an SLA engine and a clock runs. */
+  readonly replyDue: ReplyDue | undefined
 }
 
 /** A message part as the browser shows it; html arrives as a ready sandboxed frame document. */
@@ -139,7 +140,7 @@ export const refusalText = (refusal: ReplyRefusal): string => {
 export const conversationRow = (
   conversation: Conversation,
   contact: Contact,
-  expectedReplyAt: number | undefined
+  replyDue: ReplyDue | undefined
 ): ConversationRow => ({
   id: conversation.id,
   status: conversation.status,
@@ -148,7 +149,7 @@ export const conversationRow = (
   lastChannel: conversation.lastInboundChannel,
   lastMessageAt: conversation.lastMessageAt.getTime(),
   contact: { id: contact.id, name: displayName(contact) },
-  expectedReplyAt
+  replyDue
 })
 
 /**

@@ -7,6 +7,7 @@ import { Either, Redacted, Schema } from "effect"
 import { type AgentAuth, AgentId, makeSignInLimiter } from "./agentAuth.ts"
 import { type ConfiguredChannels, webhookFor } from "./channels.ts"
 import type { InboxConfig } from "./config.ts"
+import type { ReplyDue } from "./expectedReply.ts"
 import { BadRequest, baseHeaders, readForm, redirect, sendHtml, sendJson } from "./httpExchange.ts"
 import { makeInboxApi } from "./inboxApi.ts"
 import { customerPage, inboxCsp, inboxPage, signInPage } from "./pages.ts"
@@ -18,7 +19,7 @@ export interface InboxServerDeps {
   readonly channels: ConfiguredChannels
   readonly auth: AgentAuth
   readonly chatSecret: Redacted.Redacted<string>
-  readonly expectedReply: ((conversationId: string) => Promise<number | undefined>) | undefined
+  readonly expectedReply: ((conversationId: string) => Promise<ReplyDue | undefined>) | undefined
   readonly eventHead: () => number
 }
 
@@ -129,6 +130,7 @@ export const createInboxServer = (deps: InboxServerDeps): Server => {
       return sendAsset(res, { type: "text/javascript", body: widgetScript })
     if (method === "GET" && publicAssets[path]) return sendAsset(res, publicAssets[path])
     if (method === "GET" && path === "/healthz") return sendJson(res, 200, { ok: true })
+    if (method === "GET" && path === "/favicon.ico") return void res.writeHead(204, baseHeaders).end()
     if (path === "/inbox/sign-in") {
       if (method === "GET") return sendHtml(res, 200, signInPage(undefined), inboxCsp)
       if (method === "POST") return signIn(req, res)

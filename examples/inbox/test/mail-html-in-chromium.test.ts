@@ -94,19 +94,30 @@ afterAll(async () => {
 const watch = async (page: Page) => {
   const remote: string[] = []
   const dialogs: string[] = []
-  page.on("request", (request) => {
-    const url = request.url()
-    if (!url.startsWith(inbox.url) && !url.startsWith("data:") && !url.startsWith("about:")) remote.push(url)
+  const isRemote = (url: string) =>
+    !url.startsWith(inbox.url) && !url.startsWith("data:") && !url.startsWith("about:")
+  // Chromium announces some loads before its CSP check refuses them (they then fail with
+  // "csp" and never leave the browser); only a finished load, or a hit at
+  // the attacker's server, is a request that was made.
+  page.on("requestfinished", (request) => {
+    if (isRemote(request.url())) remote.push(request.url())
+  })
+  page.on("requestfailed", (request) => {
+    const failure = request.failure()?.errorText ?? ""
+    if (isRemote(request.url()) && !/csp/i.test(failure)) remote.push(`${request.url()} (${failure})`)
   })
   page.on("dialog", async (dialog) => {
     dialogs.push(dialog.message())
     await dialog.dismiss()
   })
-  await page.addInitScript(() => {
+  const listen = () => {
     const reports: unknown[] = []
     ;(window as unknown as { reports: unknown[] }).reports = reports
     addEventListener("message", (event) => reports.push(event.data))
-  })
+  }
+  // For documents loaded from now on, and for the one already open.
+  await page.addInitScript(listen)
+  await page.evaluate(listen)
   return {
     remote,
     dialogs,
@@ -118,6 +129,7 @@ const watch = async (page: Page) => {
 const openAndPoke = async (page: Page) => {
   await page.goto(`${inbox.url}/inbox#${conversationId}`)
   await expect.poll(() => page.locator("iframe.mail").count(), { timeout: 15_000 }).toBe(corpus.length)
+  await page.locator("#live.on").waitFor()
   for (const frame of page.frames().filter((f) => f !== page.mainFrame())) {
     await frame.waitForLoadState("load")
     for (const link of await frame.locator("a").all())
@@ -166,6 +178,10 @@ describe("mail html in the inbox (Chromium)", () => {
       await route.fulfill({ response, json: view })
     })
     await openAndPoke(page)
+    // The raw payloads really are in the frames: script elements and handlers, inert.
+    const frames = page.frames().filter((f) => f !== page.mainFrame())
+    const counts = await Promise.all(frames.map((f) => f.locator("script, [onerror], [onload]").count()))
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(5)
     expect(await seen.reports()).toEqual([])
     expect(seen.dialogs).toEqual([])
     expect(seen.remote).toEqual([])
