@@ -148,7 +148,7 @@ const messageNode = (m) =>
       "data-message-id": m.id,
       "data-direction": m.direction,
       "data-channel": m.channel,
-      "data-internal": m.internal
+      "data-internal": String(m.internal)
     },
     el(
       "div",

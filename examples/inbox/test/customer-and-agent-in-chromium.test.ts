@@ -239,8 +239,11 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
     const shopContext = await browser.newContext({ viewport: { width: 360, height: 640 } })
     const shop = await openWidget(shopContext, `${app.url}/?signed-in`)
     await sendFromWidget(shop, "Signed in: any news on order 77?")
+    // The widget of a verified customer replays their whole thread, the email included.
     await expect
-      .poll(() => shop.locator('li[data-author="visitor"]').getAttribute("data-status"))
+      .poll(() =>
+        shop.locator('li[data-author="visitor"]', { hasText: "Signed in" }).getAttribute("data-status")
+      )
       .toBe("sent")
     const linked = await annaRow()
     expect(linked.conversation.id).toBe(before.conversation.id)
