@@ -2,7 +2,8 @@
 // Runs one benchmark by name: `pnpm bench ingest` (the root script builds the packages first).
 const benches = {
   ingest: () => import("./ingest/index.mjs"),
-  deadlines: () => import("./deadlines/index.mjs")
+  deadlines: () => import("./deadlines/index.mjs"),
+  chat: () => import("./chat/index.mjs")
 }
 
 const name = process.argv[2]

@@ -1,0 +1,254 @@
+// `pnpm bench chat`: N concurrent visitor sockets on one server process, R messages/s in total
+// from random visitors, measured from the visitor's send to (a) the ack, which dialogi sends
+// after the commit ("stored"), and (b) the agent socket receiving it ("delivered"), next to a
+// plain `ws` relay with the same sockets and protocol shape ("baseline"). Each server runs in
+// its own process (its RSS is its own); the visitors and the agent run in this one.
+import { execFileSync, fork } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { performance } from "node:perf_hooks"
+import { parseArgs } from "node:util"
+import pg from "pg"
+import { WebSocket } from "ws"
+import { fmt, parseCli } from "../shared/cli.mjs"
+
+const usage = `usage: pnpm bench chat [--sockets 10000] [--rate 1000] [--duration 20] [--store postgres|pglite]
+  [--history scan|conversation]
+  [--pool 10] [--connect-concurrency 200] [--targets dialogi,baseline]
+env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); ulimit -n must exceed --sockets`
+
+const defaultUrl = "postgres://postgres@127.0.0.1:5432/test"
+
+const parse = (argv) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sockets: { type: "string", default: "10000" },
+      rate: { type: "string", default: "1000" },
+      duration: { type: "string", default: "20" },
+      store: { type: "string", default: "postgres" },
+      history: { type: "string", default: "scan" },
+      pool: { type: "string", default: "10" },
+      "connect-concurrency": { type: "string", default: "200" },
+      targets: { type: "string", default: "dialogi,baseline" },
+      help: { type: "boolean", default: false }
+    }
+  })
+  const int = (name, min) => {
+    const v = Number(values[name])
+    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}`)
+    return v
+  }
+  const targets = values.targets.split(",").map((t) => t.trim())
+  for (const t of targets) if (!["dialogi", "baseline"].includes(t)) throw new Error(`unknown target ${t}`)
+  if (!["postgres", "pglite"].includes(values.store)) throw new Error("--store is postgres or pglite")
+  if (!["scan", "conversation"].includes(values.history)) throw new Error("--history is scan or conversation")
+  if (values.history === "conversation" && values.store !== "postgres")
+    throw new Error("--history conversation reads the PostgreSQL event table")
+  return {
+    help: values.help,
+    sockets: int("sockets", 1),
+    rate: int("rate", 1),
+    durationS: int("duration", 1),
+    store: values.store,
+    history: values.history,
+    pool: int("pool", 1),
+    connectConcurrency: int("connect-concurrency", 1),
+    targets
+  }
+}
+
+const percentile = (sorted, p) =>
+  sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Both sides' open file limit must hold every socket (plus the database and the runtime). */
+const openFileLimit = () => Number(execFileSync("sh", ["-c", "ulimit -n"]).toString().trim())
+
+/** Starts a target process and gives back a request/response channel over IPC. */
+const startTarget = (settings) =>
+  new Promise((resolve, reject) => {
+    const child = fork(new URL("./target.mjs", import.meta.url), [], {
+      env: { ...process.env, BENCH_TARGET: JSON.stringify(settings) },
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    const waiting = []
+    child.on("message", (message) => {
+      if (message.ready) resolve({ port: message.port, ask })
+      else waiting.shift()?.(message)
+    })
+    child.on("exit", (code) => {
+      reject(new Error(`target exited with code ${code}`))
+      for (const w of waiting.splice(0)) w({ error: `target exited with code ${code}` })
+    })
+    const ask = (cmd) =>
+      new Promise((answer) => {
+        waiting.push(answer)
+        child.send({ cmd })
+      })
+  })
+
+const openSocket = (url) =>
+  new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { perMessageDeflate: false })
+    socket.once("error", reject)
+    socket.once("open", () => resolve(socket))
+  })
+
+/** One target: connect every visitor, send at the rate, wait for every delivery, measure. */
+const runOne = async (target, options, settings) => {
+  const server = await startTarget({ ...settings, target })
+  const base = `ws://127.0.0.1:${server.port}`
+  const rssIdle = (await server.ask("rss")).rss
+
+  const sentAt = []
+  const storedMs = []
+  const deliveredMs = []
+  const delivered = new Set()
+  let duplicates = 0
+  let refused = 0
+
+  const agent = await openSocket(`${base}/agent`)
+  agent.on("message", (data) => {
+    const n = Number(data.toString().slice(1))
+    if (delivered.has(n)) duplicates += 1
+    else {
+      delivered.add(n)
+      deliveredMs.push(performance.now() - sentAt[n])
+    }
+  })
+
+  // Connect and greet every visitor, `connectConcurrency` at a time.
+  const visitors = []
+  const connectStart = performance.now()
+  let next = 0
+  const connectOne = async () => {
+    while (next < options.sockets) {
+      next += 1
+      const socket = await openSocket(`${base}/chat`)
+      await new Promise((resolve, reject) => {
+        socket.on("message", (data) => {
+          const frame = JSON.parse(data.toString())
+          if (frame.type === "welcome") resolve()
+          else if (frame.type === "ack")
+            storedMs.push(performance.now() - sentAt[Number.parseInt(frame.id.slice(1), 36)])
+          else if (frame.type === "error") refused += 1
+        })
+        socket.once("close", () => reject(new Error("visitor socket closed during hello")))
+        socket.send(JSON.stringify({ type: "hello", v: 1, cursor: 0 }))
+      })
+      visitors.push(socket)
+    }
+  }
+  await Promise.all(Array.from({ length: options.connectConcurrency }, connectOne))
+  const connectS = (performance.now() - connectStart) / 1000
+  const rssConnected = (await server.ask("rss")).rss
+
+  // Send `rate` messages per second for `duration` seconds from random visitors.
+  const total = options.rate * options.durationS
+  const sendStart = performance.now()
+  let sent = 0
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - sendStart) / 1000) * options.rate))
+    for (; sent < due; sent++) {
+      const socket = visitors[Math.floor(Math.random() * visitors.length)]
+      sentAt[sent] = performance.now()
+      socket.send(
+        JSON.stringify({ type: "message", id: `b${sent.toString(36).padStart(8, "0")}`, text: `m${sent}` })
+      )
+    }
+    await sleep(5)
+  }
+  const sendS = (performance.now() - sendStart) / 1000
+  const drainStart = performance.now()
+  while (
+    (delivered.size < total || storedMs.length + refused < total) &&
+    performance.now() - drainStart < 60_000
+  )
+    await sleep(20)
+  const rssLoaded = (await server.ask("rss")).rss
+
+  for (const socket of visitors) socket.terminate()
+  agent.terminate()
+  const final = await server.ask("stop")
+  storedMs.sort((a, b) => a - b)
+  deliveredMs.sort((a, b) => a - b)
+  return {
+    target,
+    sockets: visitors.length,
+    connectPerS: visitors.length / connectS,
+    sent: total,
+    sendRate: total / sendS,
+    stored: storedMs.length,
+    delivered: delivered.size,
+    lost: total - delivered.size,
+    duplicates,
+    refused,
+    storedP50: percentile(storedMs, 50),
+    storedP99: percentile(storedMs, 99),
+    deliveredP50: percentile(deliveredMs, 50),
+    deliveredP99: percentile(deliveredMs, 99),
+    deliveredMax: deliveredMs.at(-1),
+    kbPerSocket: (rssConnected - rssIdle) / 1024 / visitors.length,
+    rssIdleMb: rssIdle / 1024 / 1024,
+    rssLoadedMb: rssLoaded / 1024 / 1024,
+    peakRssMb: final.maxRssMb
+  }
+}
+
+export const main = async (argv) => {
+  const { options, exitCode } = parseCli(argv, parse, usage)
+  if (!options) return exitCode
+  const limit = openFileLimit()
+  if (limit < options.sockets + 1_000) {
+    console.error(
+      `ulimit -n is ${limit}; ${options.sockets} sockets need at least ${options.sockets + 1_000} (ulimit -n 65536)`
+    )
+    return 2
+  }
+  console.log(
+    `chat bench: ${options.sockets} sockets, ${options.rate} msgs/s for ${options.durationS} s, dialogi on ${options.store}, chat history ${options.history === "scan" ? "hubHistory (global event scan)" : "per-conversation SQL"}`
+  )
+  const adminUrl = process.env.DATABASE_URL ?? defaultUrl
+  const results = []
+  for (const target of options.targets) {
+    let cleanup = async () => {}
+    const settings = { pool: options.pool, store: options.store, history: options.history }
+    if (target === "dialogi" && options.store === "postgres") {
+      const admin = new pg.Client({ connectionString: adminUrl })
+      await admin.connect()
+      const database = `dialogi_bench_chat_${Date.now()}`
+      await admin.query(`CREATE DATABASE ${database}`)
+      const url = new URL(adminUrl)
+      url.pathname = `/${database}`
+      settings.connectionString = url.toString()
+      cleanup = async () => {
+        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+        await admin.end()
+      }
+    } else if (target === "dialogi") {
+      settings.dataDir = await mkdtemp(join(tmpdir(), "dialogi-bench-chat-"))
+      cleanup = () => rm(settings.dataDir, { recursive: true, force: true })
+    }
+    try {
+      const r = await runOne(target, options, settings)
+      results.push(r)
+      console.log(
+        `${target.padEnd(8)} connect ${fmt(r.connectPerS)}/s | sent ${r.sent} at ${fmt(r.sendRate)}/s | stored (ack) p50 ${fmt(r.storedP50, 1)} ms p99 ${fmt(r.storedP99, 1)} ms | delivered p50 ${fmt(r.deliveredP50, 1)} ms p99 ${fmt(r.deliveredP99, 1)} ms max ${fmt(r.deliveredMax)} ms | lost ${r.lost} dup ${r.duplicates} refused ${r.refused} | RSS idle ${fmt(r.rssIdleMb)} MB, ${fmt(r.kbPerSocket, 1)} KB/socket, loaded ${fmt(r.rssLoadedMb)} MB, peak ${fmt(r.peakRssMb)} MB`
+      )
+    } catch (error) {
+      console.log(`${target}: FAILED ${error.message}`)
+      results.push({ target, error: error.message })
+    } finally {
+      await cleanup().catch((e) => console.error(e))
+    }
+  }
+  const ours = results.find((r) => r.target === "dialogi" && !r.error)
+  const base = results.find((r) => r.target === "baseline" && !r.error)
+  const problems = results.filter((r) => r.error || r.lost > 0 || r.duplicates > 0)
+  console.log(
+    `RESULT chat sockets=${ours?.sockets ?? "-"} p99_ms=${fmt(ours?.deliveredP99, 1)} baseline_p99_ms=${fmt(base?.deliveredP99, 1)} ratio=${ours && base ? (ours.deliveredP99 / base.deliveredP99).toFixed(2) : "-"} rss_mb=${fmt(ours?.peakRssMb)}`
+  )
+  return problems.length > 0 ? 1 : 0
+}

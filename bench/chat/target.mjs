@@ -1,0 +1,120 @@
+// One side of `pnpm bench chat`, in its own process so that its RSS is its own:
+//   dialogi  - createHub on PostgreSQL (or PGlite) + @dialogi/adapter-chat on a node http server;
+//              visitors' messages are acked after commit, an "agent" socket at /agent gets every
+//              message.received from the hub's event stream (what the inbox's SSE does).
+//   baseline - a plain `ws` relay: the same /chat and /agent sockets, a message is acked and
+//              forwarded at once, nothing is stored.
+// The parent talks to it over IPC: {cmd:"rss"} -> {rss}, {cmd:"stop"} -> final result.
+import { createServer } from "node:http"
+import { createChatAdapter, hubHistory } from "@dialogi/adapter-chat"
+import { createHub, Message } from "@dialogi/core"
+import { pgliteStore, postgresStore } from "@dialogi/store-postgres"
+import { Schema } from "effect"
+import pg from "pg"
+import { WebSocketServer } from "ws"
+
+const settings = JSON.parse(process.env.BENCH_TARGET)
+const server = createServer((_req, res) => res.writeHead(404).end())
+server.keepAliveTimeout = 1
+const agents = new Set()
+const agentServer = new WebSocketServer({ noServer: true, perMessageDeflate: false })
+const toAgents = (text) => {
+  for (const socket of agents) socket.send(text)
+}
+const upgradeAgent = (req, socket, head) =>
+  agentServer.handleUpgrade(req, socket, head, (ws) => {
+    agents.add(ws)
+    ws.on("close", () => agents.delete(ws))
+  })
+
+let stop = async () => {}
+
+/**
+ * `--history conversation` (PostgreSQL only): the chat history read with the per-conversation
+ * index of the event table, i.e. what `hubHistory` could do if core had a "events of one
+ * conversation after seq" query. It shows how much of dialogi's latency is the global scan.
+ */
+const conversationHistory = async (settings) => {
+  const pool = new pg.Pool({ connectionString: settings.connectionString, max: 4 })
+  const decodeMessage = Schema.decodeUnknownSync(Message)
+  return async ({ conversationId, after }) => {
+    const { rows } = await pool.query(
+      `SELECT seq, body FROM dialogi_events WHERE conversation_id = $1 AND seq > $2
+         AND body->>'_tag' IN ('message.received', 'message.queued') ORDER BY seq`,
+      [conversationId, after]
+    )
+    return rows
+      .map((row) => ({ seq: Number(row.seq), message: decodeMessage(row.body.message) }))
+      .filter((entry) => entry.message.visibility === "public")
+  }
+}
+
+if (settings.target === "dialogi") {
+  const store =
+    settings.store === "pglite"
+      ? await pgliteStore({ dataDir: settings.dataDir })
+      : await postgresStore({ connectionString: settings.connectionString, pool: { max: settings.pool } })
+  let hub
+  const chat = createChatAdapter({
+    secret: "bench-chat-secret-0123456789",
+    history:
+      settings.history === "conversation" ? await conversationHistory(settings) : hubHistory(() => hub),
+    // 10,000 sockets on one host: the per-socket limits stay, with room for the bench's rate.
+    messageRate: { burst: 20, perSecond: 5 }
+  })
+  hub = await createHub({ store, adapters: [chat], log: () => undefined })
+  const events = hub.events.subscribe(0)
+  const following = (async () => {
+    for await (const event of events)
+      if (event.body._tag === "message.received") {
+        const message = event.body.message
+        const text = message.parts[0]?._tag === "text" ? message.parts[0].text : ""
+        toAgents(text)
+      }
+  })().catch(() => undefined)
+  server.on("upgrade", (req, socket, head) => {
+    if (req.url === "/agent") upgradeAgent(req, socket, head)
+    else if (!chat.handleUpgrade(req, socket, head)) socket.destroy()
+  })
+  stop = async () => {
+    events.close()
+    await following
+    await hub.close()
+  }
+} else {
+  const visitors = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 })
+  let counter = 0
+  visitors.on("connection", (ws) => {
+    ws.on("message", (data) => {
+      let frame
+      try {
+        frame = JSON.parse(data.toString())
+      } catch {
+        return
+      }
+      if (frame.type === "hello") ws.send(JSON.stringify({ type: "welcome", v: 1, visitor: `b${counter++}` }))
+      else if (frame.type === "message") {
+        ws.send(JSON.stringify({ type: "ack", id: frame.id, duplicate: false }))
+        toAgents(frame.text)
+      }
+    })
+    ws.on("error", () => undefined)
+  })
+  server.on("upgrade", (req, socket, head) => {
+    if (req.url === "/agent") upgradeAgent(req, socket, head)
+    else if (req.url === "/chat")
+      visitors.handleUpgrade(req, socket, head, (ws) => visitors.emit("connection", ws))
+    else socket.destroy()
+  })
+}
+
+server.listen(0, "127.0.0.1", () => process.send({ ready: true, port: server.address().port }))
+process.on("message", async (message) => {
+  if (message.cmd === "rss") process.send({ rss: process.memoryUsage().rss })
+  if (message.cmd === "stop") {
+    server.closeAllConnections()
+    await stop()
+    process.send({ done: true, maxRssMb: process.resourceUsage().maxRSS / 1024 })
+    process.exit(0)
+  }
+})
