@@ -121,9 +121,9 @@ export const make = (
   options: WebhooksOptions
 ): Effect.Effect<WebhooksService, InvalidWebhookInput | StoreError, Scope.Scope> =>
   Effect.gen(function* () {
-    const list = yield* Schema.decodeUnknown(Schema.Array(Subscription))(options.subscriptions).pipe(
-      Effect.mapError(invalid("subscriptions"))
-    )
+    const list = yield* Schema.decodeUnknown(Schema.Array(Subscription))(options.subscriptions, {
+      errors: "all"
+    }).pipe(Effect.mapError(invalid("subscriptions")))
     const subscriptions = new Map(list.map((s) => [s.id, s]))
     if (subscriptions.size !== list.length)
       return yield* new InvalidWebhookInput({

@@ -61,11 +61,11 @@ export const startReceiver = async (secrets: ReadonlyArray<string>) => {
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>
 
 /** Waits until `check` passes, polling; fails with the last assertion error after `ms`. */
-export const eventually = async (check: () => void, ms = 30_000): Promise<void> => {
+export const eventually = async (check: () => unknown, ms = 30_000): Promise<void> => {
   const start = Date.now()
   for (;;) {
     try {
-      check()
+      await check()
       return
     } catch (error) {
       if (Date.now() - start > ms) throw error
