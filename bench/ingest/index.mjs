@@ -9,6 +9,7 @@ import { fmt, parseCli, runTargetProcess } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench ingest [--n 20000] [--concurrency 64] [--pool 16] [--warmup 1000]
   [--targets baseline,postgres,pglite] [--max-ingest-batch N] [--ingest-concurrency N] [--seed 42]
+  [--rounds 1] (each round runs every target on a fresh database; medians are reported)
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_TRACE=1 (statement
 counts per target), BENCH_CPU_PROF=1 (node --cpu-prof of each target into bench/.prof)`
 
@@ -26,6 +27,7 @@ const parse = (argv) => {
       "max-ingest-batch": { type: "string" },
       "ingest-concurrency": { type: "string" },
       seed: { type: "string", default: "42" },
+      rounds: { type: "string", default: "1" },
       help: { type: "boolean", default: false }
     }
   })
@@ -44,6 +46,7 @@ const parse = (argv) => {
     poolSize: int("pool", 1),
     warmup: int("warmup", 0),
     seed: int("seed", 0),
+    rounds: int("rounds", 1),
     targets,
     hubOptions: {
       ...(values["max-ingest-batch"] === undefined ? {} : { maxIngestBatch: int("max-ingest-batch", 1) }),
@@ -72,24 +75,24 @@ const check = (result) => {
   return problems
 }
 
-export const main = async (argv) => {
-  const { options, exitCode } = parseCli(argv, parse, usage)
-  if (!options) return exitCode
-  const adminUrl = process.env.DATABASE_URL ?? defaultUrl
-  const database = `dialogi_bench_${Date.now()}`
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const describe = (target, result) =>
+  `${target}: ${fmt(result.msgsPerS)} msgs/s in ${fmt(result.wallMs / 1000, 1)}s, p50 ${fmt(result.p50Ms, 1)} ms, p99 ${fmt(result.p99Ms, 1)} ms, ${fmt(result.roundTrips / result.count, 1)} round trips/ingest, CPU per message: Node ${fmt(result.nodeCpuUsPerMsg)} µs, PostgreSQL ${result.pgCpuUsPerMsg === undefined ? "-" : fmt(result.pgCpuUsPerMsg)} µs`
+
+/** Runs every target once on a fresh database and PGlite directory; returns their results. */
+const runRound = async (options, adminUrl, admin, round) => {
+  const database = `dialogi_bench_${Date.now()}_${round}`
   const url = new URL(adminUrl)
   url.pathname = `/${database}`
   const connectionString = url.toString()
   const needsPostgres = options.targets.some((t) => t === "baseline" || t === "postgres")
-  const admin = new pg.Client({ connectionString: adminUrl })
   const dataDir = await mkdtemp(join(tmpdir(), "dialogi-bench-pglite-"))
-  if (needsPostgres) {
-    await admin.connect()
-    await admin.query(`CREATE DATABASE ${database}`)
-  }
-  console.log(
-    `ingest bench: n=${options.n} (5% re-deliveries) concurrency=${options.concurrency} pool=${options.poolSize} warmup=${options.warmup} hub=${JSON.stringify(options.hubOptions)}`
-  )
+  if (needsPostgres) await admin.query(`CREATE DATABASE ${database}`)
   const results = []
   try {
     for (const target of options.targets) {
@@ -106,44 +109,83 @@ export const main = async (argv) => {
         storeOptions: target === "postgres" ? { pool: { max: options.poolSize } } : {}
       })
       results.push(result)
-      if (result.error) console.log(`${target}: FAILED ${result.error}`)
-      else
-        console.log(
-          `${target}: ${fmt(result.msgsPerS)} msgs/s in ${fmt(result.wallMs / 1000, 1)}s, p50 ${fmt(result.p50Ms, 1)} ms, p99 ${fmt(result.p99Ms, 1)} ms, ${fmt(result.roundTrips / result.count, 1)} round trips/ingest`
-        )
+      console.log(result.error ? `${target}: FAILED ${result.error}` : describe(target, result))
       if (result.statements)
-        for (const [text, count] of result.statements)
-          console.log(`    ${(count / result.count).toFixed(2).padStart(7)}/ingest  ${text}`)
+        for (const [text, { count, ms }] of result.statements)
+          console.log(
+            `    ${(count / result.count).toFixed(2).padStart(7)}/ingest ${(ms / count).toFixed(2).padStart(7)} ms each  ${text}`
+          )
     }
   } finally {
-    if (needsPostgres) {
+    if (needsPostgres)
       await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((e) => console.error(e))
-      await admin.end()
-    }
     await rm(dataDir, { recursive: true, force: true })
   }
+  return results
+}
 
-  const baseline = results.find((r) => r.target === "baseline" && !r.error)
+export const main = async (argv) => {
+  const { options, exitCode } = parseCli(argv, parse, usage)
+  if (!options) return exitCode
+  const adminUrl = process.env.DATABASE_URL ?? defaultUrl
+  const needsPostgres = options.targets.some((t) => t === "baseline" || t === "postgres")
+  const admin = new pg.Client({ connectionString: adminUrl })
+  if (needsPostgres) await admin.connect()
+  console.log(
+    `ingest bench: n=${options.n} (5% re-deliveries) concurrency=${options.concurrency} pool=${options.poolSize} warmup=${options.warmup} rounds=${options.rounds} hub=${JSON.stringify(options.hubOptions)}`
+  )
+  const rounds = []
+  try {
+    for (let round = 1; round <= options.rounds; round++) {
+      if (options.rounds > 1) console.log(`round ${round}/${options.rounds}`)
+      rounds.push(await runRound(options, adminUrl, admin, round))
+    }
+  } finally {
+    if (needsPostgres) await admin.end()
+  }
+
+  // Per target: the median of its rounds (msgs/s, latencies, RSS), failing if any round failed.
+  const ratioOf = (results, target) => {
+    const t = results.find((r) => r.target === target && !r.error)
+    const b = results.find((r) => r.target === "baseline" && !r.error)
+    return t && b ? t.msgsPerS / b.msgsPerS : undefined
+  }
   console.log("")
   console.log("store     msgs/s   p50 ms   p99 ms  peak RSS MB  ratio  verify")
   let failed = false
-  for (const r of results) {
-    const problems = r.error ? [r.error.split("\n")[0]] : check(r)
+  const summary = new Map()
+  for (const target of options.targets) {
+    const runs = rounds.map((results) => results.find((r) => r.target === target))
+    const problems = runs.flatMap((r) => (r.error ? [r.error.split("\n")[0]] : check(r)))
     if (problems.length > 0) failed = true
-    const ratio = baseline && !r.error ? fmt(r.msgsPerS / baseline.msgsPerS, 2) : "-"
+    const ok = runs.filter((r) => !r.error)
+    const ratios = rounds.map((results) => ratioOf(results, target)).filter((r) => r !== undefined)
+    const row =
+      ok.length === 0
+        ? undefined
+        : {
+            msgsPerS: median(ok.map((r) => r.msgsPerS)),
+            p50Ms: median(ok.map((r) => r.p50Ms)),
+            p99Ms: median(ok.map((r) => r.p99Ms)),
+            peakRssMb: Math.max(...ok.map((r) => r.peakRssMb)),
+            ratio: ratios.length === rounds.length ? median(ratios) : undefined
+          }
+    summary.set(target, row)
+    const last = ok.at(-1)
     console.log(
-      `${r.target.padEnd(8)} ${fmt(r.msgsPerS).padStart(7)} ${fmt(r.p50Ms, 1).padStart(8)} ${fmt(r.p99Ms, 1).padStart(8)} ${fmt(r.peakRssMb).padStart(12)} ${ratio.padStart(6)}  ${
+      `${target.padEnd(8)} ${fmt(row?.msgsPerS).padStart(7)} ${fmt(row?.p50Ms, 1).padStart(8)} ${fmt(row?.p99Ms, 1).padStart(8)} ${fmt(row?.peakRssMb).padStart(12)} ${(row?.ratio === undefined ? "-" : fmt(row.ratio, 2)).padStart(6)}  ${
         problems.length === 0
-          ? `ok: ${r.counts.messages} messages = ${r.counts.receivedEvents} message.received = ${r.expected.distinct} distinct ids, 0 lost, 0 duplicated`
+          ? `ok${rounds.length > 1 ? ` in all ${rounds.length} rounds` : ""}: ${last.counts.messages} messages = ${last.counts.receivedEvents} message.received = ${last.expected.distinct} distinct ids, 0 lost, 0 duplicated`
           : `FAILED: ${problems.join("; ")}`
       }`
     )
   }
-  const postgres = results.find((r) => r.target === "postgres" && !r.error)
-  const ratio = postgres && baseline ? postgres.msgsPerS / baseline.msgsPerS : Number.NaN
+  const postgres = summary.get("postgres")
+  const baseline = summary.get("baseline")
+  const ratio = postgres?.ratio
   console.log(
-    `RESULT ingest store=postgres msgs_per_s=${fmt(postgres?.msgsPerS)} baseline_msgs_per_s=${fmt(baseline?.msgsPerS)} ratio=${Number.isNaN(ratio) ? "-" : ratio.toFixed(2)}`
+    `RESULT ingest store=postgres msgs_per_s=${fmt(postgres?.msgsPerS)} baseline_msgs_per_s=${fmt(baseline?.msgsPerS)} ratio=${ratio === undefined ? "-" : ratio.toFixed(2)}`
   )
   const wantedRatio = options.targets.includes("postgres") && options.targets.includes("baseline")
-  return failed || (wantedRatio && !(postgres && baseline)) ? 1 : 0
+  return failed || (wantedRatio && ratio === undefined) ? 1 : 0
 }

@@ -2,7 +2,7 @@
 // the hub on PostgreSQL, or the hub on PGlite. Started by index.mjs with the settings in
 // BENCH_TARGET; reports one JSON result to the parent over IPC.
 import pg from "pg"
-import { drive, summarize } from "./driver.mjs"
+import { backendCpuMs, drive, summarize } from "./driver.mjs"
 import { buildWorkload } from "./workload.mjs"
 
 const settings = JSON.parse(process.env.BENCH_TARGET ?? "{}")
@@ -15,12 +15,21 @@ const countQueries = (proto) => {
   const original = proto.query
   proto.query = function (config, ...rest) {
     roundTrips.total++
-    if (trace) {
-      const text = typeof config === "string" ? config : (config?.text ?? config?.name ?? "?")
-      const key = String(text).replace(/\s+/g, " ").trim().slice(0, 90)
-      roundTrips.byStatement.set(key, (roundTrips.byStatement.get(key) ?? 0) + 1)
-    }
-    return original.call(this, config, ...rest)
+    if (!trace) return original.call(this, config, ...rest)
+    const text = typeof config === "string" ? config : (config?.text ?? config?.name ?? "?")
+    const key = String(text).replace(/\s+/g, " ").trim().slice(0, 90)
+    const entry = roundTrips.byStatement.get(key) ?? { count: 0, ms: 0 }
+    roundTrips.byStatement.set(key, entry)
+    entry.count++
+    const started = performance.now()
+    const result = original.call(this, config, ...rest)
+    // Time from send to answer as the caller sees it: lock waits and commit flushes included.
+    if (typeof result?.then === "function")
+      result.then(
+        () => (entry.ms += performance.now() - started),
+        () => (entry.ms += performance.now() - started)
+      )
+    return result
   }
 }
 countQueries(pg.Client.prototype)
@@ -189,7 +198,15 @@ const main = async () => {
   await drive(warm.envelopes, settings.concurrency, target.ingest)
   const tripsBefore = roundTrips.total
   roundTrips.byStatement.clear()
-  const run = await drive(work.envelopes, settings.concurrency, target.ingest)
+  // PostgreSQL CPU of this target's backends; PGlite and memory run inside this process.
+  const serverSide = settings.target === "postgres" || settings.target === "baseline"
+  const monitor = serverSide ? new pg.Client({ connectionString: settings.connectionString }) : undefined
+  await monitor?.connect()
+  const database = settings.connectionString && new URL(settings.connectionString).pathname.slice(1)
+  const run = await drive(work.envelopes, settings.concurrency, target.ingest, {
+    serverCpuMs: monitor ? () => backendCpuMs(monitor, database) : undefined
+  })
+  await monitor?.end()
   const trips = roundTrips.total - tripsBefore
   const rss = rssMb()
   const duplicatesReported = run.results.filter((r) => r.duplicate).length
@@ -211,7 +228,12 @@ const main = async () => {
     ...summarize(run),
     peakRssMb: rss,
     roundTrips: trips,
-    statements: trace ? [...roundTrips.byStatement].sort((a, b) => b[1] - a[1]).slice(0, 25) : undefined,
+    statements: trace
+      ? [...roundTrips.byStatement]
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .slice(0, 25)
+          .map(([k, e]) => [k, e])
+      : undefined,
     expected: { envelopes: work.envelopes.length, distinct: work.distinct, duplicates: work.duplicates },
     duplicatesReported,
     counts
