@@ -2,14 +2,15 @@ import {
   type StoreError,
   StoreError as StoreErrorClass,
   type StoreService,
-  type StoreTx
+  type StoreTx,
+  type TransactionOptions
 } from "@dialogi/core"
 import { Effect, Exit } from "effect"
 import { makeDeadlineClaimer } from "./deadlines/DeadlineClaimer.js"
 import type { SqlDriver, SqlExecutor } from "./driver/SqlDriver.js"
 import { makePgBossJobs, QueueMissing } from "./jobs/PgBossJobs.js"
 import { migrate } from "./migrations/migrate.js"
-import { makeSqlTx, noEffects, type TxEffects } from "./sqlTx.js"
+import { lockStatement, makeSqlTx, noEffects, type TxEffects } from "./sqlTx.js"
 import { toStoreError } from "./storeError.js"
 
 /** Options shared by the PostgreSQL and the PGlite store. */
@@ -69,11 +70,15 @@ export const makeSqlStore = async (
     }
   }
 
-  const runTransaction = <A, E, R>(f: (tx: StoreTx) => Effect.Effect<A, E, R>) =>
+  const runTransaction = <A, E, R>(
+    f: (tx: StoreTx) => Effect.Effect<A, E, R>,
+    options?: TransactionOptions
+  ) =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
+        const locks = options?.locks === undefined ? [] : [...new Set(options.locks)].sort()
         const handle = yield* Effect.tryPromise({
-          try: () => driver.begin(),
+          try: () => driver.begin(locks.length === 0 ? undefined : lockStatement(locks)),
           catch: (error) => toStoreError("begin", error)
         })
         const effects: TxEffects = noEffects()
@@ -91,8 +96,8 @@ export const makeSqlStore = async (
       })
     )
 
-  const transaction: StoreService["transaction"] = (f) =>
-    runTransaction(f).pipe(
+  const transaction: StoreService["transaction"] = (f, options) =>
+    runTransaction(f, options).pipe(
       Effect.catchAll((error) => {
         const queue = missingQueue(error)
         if (queue === undefined) return Effect.fail(error)
@@ -101,7 +106,7 @@ export const makeSqlStore = async (
         return Effect.tryPromise({
           try: () => jobs.ensureQueue(queue),
           catch: (cause) => toStoreError("createQueue", cause)
-        }).pipe(Effect.zipRight(transaction(f)))
+        }).pipe(Effect.zipRight(transaction(f, options)))
       })
     )
 

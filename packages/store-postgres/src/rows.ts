@@ -92,85 +92,93 @@ export const conversationOf = (row: Row): Conversation =>
     trusted
   )
 
-/** Fills one array per column from `items` (one pass, no intermediate row arrays). */
-const columnsOf = <A>(
-  items: ReadonlyArray<A>,
-  width: number,
-  fill: (item: A, columns: unknown[][]) => void
-) => {
-  const columns: unknown[][] = Array.from({ length: width }, () => [])
-  for (const item of items) fill(item, columns)
-  return columns
-}
+// Batches travel as one JSON parameter each and are read back with json_to_recordset: one
+// native JSON.stringify instead of the driver escaping every element of a dozen text[] arrays
+// (JSON inside array literals doubles the escaping), and PostgreSQL parses each value once
+// instead of parsing the array literal and then the JSON text in every element.
+
+/** `json_to_recordset(<param>::json) AS t(<record>)`: the rows of a JSON batch parameter as `t`. */
+export const recordset = (param: string, record: string): string =>
+  `json_to_recordset(${param}::json) AS t(${record})`
+
+export const contactRecord = "id text, name text, attributes jsonb, merged_into text, created_at timestamptz"
+export const identityRecord = "channel text, address text, contact_id text, verified boolean"
+export const conversationRecord =
+  "id text, contact_id text, status text, assignee_kind text, assignee_id text, priority text, tags text[], " +
+  "external_refs jsonb, last_inbound_channel text, last_inbound_at timestamptz, last_message_at timestamptz, " +
+  "created_at timestamptz, updated_at timestamptz"
+export const messageRecord =
+  "id text, conversation_id text, direction text, author jsonb, channel text, parts jsonb, visibility text, " +
+  "provider_message_id text, status jsonb, created_at timestamptz, sent_at timestamptz, metadata jsonb"
 
 /**
- * The parameters of the bulk contact insert: the contact columns ($1-$5), then the identity
- * columns ($6-$9). An identity listed twice keeps its last owner, as successive single inserts
+ * The contacts ({@link contactRecord}) and their identities ({@link identityRecord}) as two JSON
+ * batch parameters. An identity listed twice keeps its last owner, as successive single inserts
  * would (ON CONFLICT DO UPDATE cannot touch one row twice in a statement).
  */
-export const contactsParams = (contacts: ReadonlyArray<Contact>): unknown[] => {
-  const identities = new Map<string, readonly [string, string, string, boolean]>()
-  const params = columnsOf(contacts, 5, (c, [id, name, attributes, mergedInto, createdAt]) => {
-    id!.push(c.id)
-    name!.push(c.name ?? null)
-    attributes!.push(JSON.stringify(c.attributes))
-    mergedInto!.push(c.mergedInto ?? null)
-    createdAt!.push(c.createdAt)
+export const contactsJson = (contacts: ReadonlyArray<Contact>): [string, string] => {
+  const identities = new Map<string, object>()
+  const rows = contacts.map((c) => {
     for (const i of c.identities)
-      identities.set(`${i.channel}\u0000${i.address}`, [i.channel, i.address, c.id, i.verified])
+      identities.set(`${i.channel}\u0000${i.address}`, {
+        channel: i.channel,
+        address: i.address,
+        contact_id: c.id,
+        verified: i.verified
+      })
+    return {
+      id: c.id,
+      name: c.name ?? null,
+      attributes: c.attributes,
+      merged_into: c.mergedInto ?? null,
+      created_at: c.createdAt
+    }
   })
-  return [
-    ...params,
-    ...columnsOf([...identities.values()], 4, (row, columns) => {
-      for (let k = 0; k < 4; k++) columns[k]!.push(row[k])
-    })
-  ]
+  return [JSON.stringify(rows), JSON.stringify([...identities.values()])]
 }
 
-/** The parameters of {@link conversationUnnest}: one array per column of {@link conversationColumns}. */
-export const conversationsParams = (conversations: ReadonlyArray<Conversation>): unknown[] =>
-  columnsOf(conversations, 13, (c, columns) => {
-    columns[0]!.push(c.id)
-    columns[1]!.push(c.contactId)
-    columns[2]!.push(c.status)
-    columns[3]!.push(c.assignee._tag)
-    columns[4]!.push(c.assignee._tag === "none" ? null : c.assignee.id)
-    columns[5]!.push(c.priority)
-    columns[6]!.push(JSON.stringify(c.tags))
-    columns[7]!.push(JSON.stringify(c.externalRefs))
-    columns[8]!.push(c.lastInboundChannel ?? null)
-    columns[9]!.push(c.lastInboundAt ?? null)
-    columns[10]!.push(c.lastMessageAt)
-    columns[11]!.push(c.createdAt)
-    columns[12]!.push(c.updatedAt)
-  })
+/** Conversations as a JSON batch parameter ({@link conversationRecord}). */
+export const conversationsJson = (conversations: ReadonlyArray<Conversation>): string =>
+  JSON.stringify(
+    conversations.map((c) => ({
+      id: c.id,
+      contact_id: c.contactId,
+      status: c.status,
+      assignee_kind: c.assignee._tag,
+      assignee_id: c.assignee._tag === "none" ? null : c.assignee.id,
+      priority: c.priority,
+      tags: c.tags,
+      external_refs: c.externalRefs,
+      last_inbound_channel: c.lastInboundChannel ?? null,
+      last_inbound_at: c.lastInboundAt ?? null,
+      last_message_at: c.lastMessageAt,
+      created_at: c.createdAt,
+      updated_at: c.updatedAt
+    }))
+  )
 
 export const conversationColumns =
   "id, contact_id, status, assignee_kind, assignee_id, priority, tags, external_refs, " +
   "last_inbound_channel, last_inbound_at, last_message_at, created_at, updated_at"
 
-/** Conversation rows from {@link conversationsParams} as `t`; tags and external_refs are JSON text. */
-export const conversationUnnest =
-  "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], " +
-  "$9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[]) " +
-  `AS t(${conversationColumns})`
-
-/** The parameters of the bulk message insert: one array per column, metadata last. */
-export const messagesParams = (items: ReadonlyArray<NewMessage>): unknown[] =>
-  columnsOf(items, 12, ({ message: m, metadata }, columns) => {
-    columns[0]!.push(m.id)
-    columns[1]!.push(m.conversationId)
-    columns[2]!.push(m.direction)
-    columns[3]!.push(JSON.stringify(m.author))
-    columns[4]!.push(m.channel)
-    columns[5]!.push(JSON.stringify(m.parts))
-    columns[6]!.push(m.visibility)
-    columns[7]!.push(m.providerMessageId ?? null)
-    columns[8]!.push(JSON.stringify(m.status))
-    columns[9]!.push(m.createdAt)
-    columns[10]!.push(m.sentAt)
-    columns[11]!.push(JSON.stringify(metadata))
-  })
+/** Messages with their provider metadata as a JSON batch parameter ({@link messageRecord}). */
+export const messagesJson = (items: ReadonlyArray<NewMessage>): string =>
+  JSON.stringify(
+    items.map(({ message: m, metadata }) => ({
+      id: m.id,
+      conversation_id: m.conversationId,
+      direction: m.direction,
+      author: m.author,
+      channel: m.channel,
+      parts: m.parts,
+      visibility: m.visibility,
+      provider_message_id: m.providerMessageId ?? null,
+      status: m.status,
+      created_at: m.createdAt,
+      sent_at: m.sentAt,
+      metadata
+    }))
+  )
 
 export const messageOf = (row: Row): Message =>
   new Message(

@@ -34,15 +34,49 @@ export const noEffects = (): TxEffects => ({ headSeq: undefined, queues: new Set
 /** Fixed statement text, prepared once per connection on pg under a stable name. */
 const fixed = (name: string, text: string): Statement => ({ name: `dialogi_${name}`, text })
 
+// Lookups by a batch of keys probe the unique index once per distinct key. A LATERAL subquery
+// with LIMIT is never flattened into a join, so the plan cannot turn into a hash semi-join over
+// a sequential scan of the whole table, which the planner preferred for batches of ~100 keys
+// (random_page_cost 4) and which cost more with every row the table gained.
+const identityProbe = (channels: string, addresses: string) =>
+  `(SELECT DISTINCT * FROM unnest(${channels}::text[], ${addresses}::text[])) AS k(channel, address)
+     CROSS JOIN LATERAL (
+       SELECT i.contact_id, i.verified FROM dialogi_identities i
+       WHERE i.channel = k.channel AND i.address = k.address LIMIT 1) i`
+const messageProbe = (channels: string, providerIds: string) =>
+  `(SELECT DISTINCT * FROM unnest(${channels}::text[], ${providerIds}::text[])) AS k(channel, provider_message_id)
+     CROSS JOIN LATERAL (
+       SELECT ${rows.messageColumns} FROM dialogi_messages m
+       WHERE m.channel = k.channel AND m.provider_message_id = k.provider_message_id LIMIT 1) m`
+
+const conversationAssignments = `contact_id = t.contact_id, status = t.status,
+       assignee_kind = t.assignee_kind, assignee_id = t.assignee_id, priority = t.priority,
+       tags = t.tags, external_refs = t.external_refs,
+       last_inbound_channel = t.last_inbound_channel, last_inbound_at = t.last_inbound_at,
+       last_message_at = t.last_message_at, created_at = t.created_at, updated_at = t.updated_at`
+
+const lockOver = (keys: string) =>
+  `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(${keys}::text[]) AS k`
+
+// An E'' literal reads the same whatever standard_conforming_strings says.
+const literal = (value: string) => `E'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`
+
+/**
+ * The lock statement with its keys written in, for a driver to send together with BEGIN (a
+ * simple query, which has no parameters). `keys` must be distinct and sorted, as `lock` sorts
+ * them, so that transactions always queue for shared keys in the same order.
+ */
+export const lockStatement = (keys: ReadonlyArray<string>): string =>
+  lockOver(`ARRAY[${keys.map(literal).join(", ")}]`)
+
 const sql = {
-  lock: fixed("lock", "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k"),
+  lock: fixed("lock", lockOver("$1")),
   // Bulk statements take one array per column and unnest them: one round trip per batch, and
   // one prepared statement whatever the batch size. Semi-joins (IN (SELECT ...)) keep duplicate
   // keys from duplicating rows; every key lookup is a primary-key or unique-index probe.
   findIdentities: fixed(
     "find_identities",
-    `SELECT contact_id, channel, address, verified FROM dialogi_identities
-     WHERE (channel, address) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+    `SELECT i.contact_id, k.channel, k.address, i.verified FROM ${identityProbe("$1", "$2")}`
   ),
   getContact: fixed(
     "get_contact",
@@ -57,11 +91,9 @@ const sql = {
     "insert_contacts",
     `WITH c AS (
        INSERT INTO dialogi_contacts (id, name, attributes, merged_into, created_at)
-       SELECT id, name, attributes::jsonb, merged_into, created_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-         AS t(id, name, attributes, merged_into, created_at))
+       SELECT id, name, attributes, merged_into, created_at FROM ${rows.recordset("$1", rows.contactRecord)})
      INSERT INTO dialogi_identities (channel, address, contact_id, verified)
-     SELECT ch, ad, cid, v FROM unnest($6::text[], $7::text[], $8::text[], $9::bool[]) AS t(ch, ad, cid, v)
+     SELECT channel, address, contact_id, verified FROM ${rows.recordset("$2", rows.identityRecord)}
      ON CONFLICT (channel, address) DO UPDATE SET contact_id = excluded.contact_id, verified = excluded.verified`
   ),
   addIdentity: fixed(
@@ -105,43 +137,26 @@ const sql = {
     "move_conversations",
     "UPDATE dialogi_conversations SET contact_id = $2 WHERE id = ANY($1::text[])"
   ),
-  // Tags are a text[] per row; arrays of arrays cannot be unnested per row, so each row's tags
-  // travel as a JSON array.
   insertConversations: fixed(
     "insert_conversations",
     `INSERT INTO dialogi_conversations (${rows.conversationColumns})
-     SELECT id, contact_id, status, assignee_kind, assignee_id, priority,
-       ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), external_refs::jsonb,
-       last_inbound_channel, last_inbound_at, last_message_at, created_at, updated_at
-     FROM ${rows.conversationUnnest}`
+     SELECT ${rows.conversationColumns} FROM ${rows.recordset("$1", rows.conversationRecord)}`
   ),
   updateConversations: fixed(
     "update_conversations",
-    `UPDATE dialogi_conversations c SET contact_id = t.contact_id, status = t.status,
-       assignee_kind = t.assignee_kind, assignee_id = t.assignee_id, priority = t.priority,
-       tags = ARRAY(SELECT jsonb_array_elements_text(t.tags::jsonb)), external_refs = t.external_refs::jsonb,
-       last_inbound_channel = t.last_inbound_channel, last_inbound_at = t.last_inbound_at,
-       last_message_at = t.last_message_at, created_at = t.created_at, updated_at = t.updated_at
-     FROM ${rows.conversationUnnest}
-     WHERE c.id = t.id`
+    // $2 repeats the ids so that the primary key is probed rather than the table scanned.
+    `UPDATE dialogi_conversations c SET ${conversationAssignments}
+     FROM ${rows.recordset("$1", rows.conversationRecord)}
+     WHERE c.id = ANY($2::text[]) AND c.id = t.id`
   ),
-  findByProviderIds: fixed(
-    "find_by_provider_ids",
-    `SELECT ${rows.messageColumns} FROM dialogi_messages
-     WHERE (channel, provider_message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
-  ),
+  findByProviderIds: fixed("find_by_provider_ids", `SELECT m.* FROM ${messageProbe("$1", "$2")}`),
   getMessage: fixed("get_message", `SELECT ${rows.messageColumns} FROM dialogi_messages WHERE id = $1`),
   // ON CONFLICT DO NOTHING also skips a later row of the same batch with the same key: the
   // first one in array order is inserted, as a loop of single inserts would.
   insertMessages: fixed(
     "insert_messages",
     `INSERT INTO dialogi_messages (${rows.messageColumns}, metadata)
-     SELECT id, conversation_id, direction, author::jsonb, channel, parts::jsonb, visibility,
-       provider_message_id, status::jsonb, created_at, sent_at, metadata::jsonb
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-       $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[])
-       AS t(id, conversation_id, direction, author, channel, parts, visibility, provider_message_id, status,
-         created_at, sent_at, metadata)
+     SELECT ${rows.messageColumns}, metadata FROM ${rows.recordset("$1", rows.messageRecord)}
      ON CONFLICT (channel, provider_message_id) DO NOTHING RETURNING id`
   ),
   setMessageStatus: fixed(
@@ -168,8 +183,9 @@ const sql = {
        UPDATE dialogi_event_head SET seq = seq + $1::bigint WHERE id = 1 RETURNING seq - $1::bigint AS base),
      inserted AS (
        INSERT INTO dialogi_events (seq, at, body, conversation_id, contact_id)
-       SELECT head.base + e.n, $2, e.body::jsonb, e.conversation_id, e.contact_id
-       FROM head, unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS e(body, conversation_id, contact_id, n))
+       SELECT head.base + e.n, $2, e.body, e.conversation_id, e.contact_id
+       FROM head, ROWS FROM (json_to_recordset($3::json) AS (body jsonb, conversation_id text, contact_id text))
+         WITH ORDINALITY AS e(body, conversation_id, contact_id, n))
      SELECT base, pg_notify('dialogi_events', (base + $1::bigint)::text) FROM head`
   ),
   eventsAfter: fixed(
@@ -195,16 +211,6 @@ const appendedEvents = (bodies: ReadonlyArray<EventBody>, base: number, at: Date
       )
   )
 
-/** Renumbers a statement's parameters ($1 -> $(1 + by)) so that statements compose into one. */
-const shift = (text: string, by: number): string =>
-  text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`)
-
-const conversationAssignments = `contact_id = t.contact_id, status = t.status,
-       assignee_kind = t.assignee_kind, assignee_id = t.assignee_id, priority = t.priority,
-       tags = ARRAY(SELECT jsonb_array_elements_text(t.tags::jsonb)), external_refs = t.external_refs::jsonb,
-       last_inbound_channel = t.last_inbound_channel, last_inbound_at = t.last_inbound_at,
-       last_message_at = t.last_message_at, created_at = t.created_at, updated_at = t.updated_at`
-
 // The ingest composites: what one group-commit batch reads and writes, one statement each, so a
 // batch costs the same few round trips whatever its size.
 const ingestSql = {
@@ -214,15 +220,13 @@ const ingestSql = {
   findForIngest: fixed(
     "find_for_ingest",
     `WITH ids AS MATERIALIZED (
-       SELECT contact_id, channel, address, verified FROM dialogi_identities
-       WHERE (channel, address) IN (SELECT * FROM unnest($3::text[], $4::text[]))),
+       SELECT i.contact_id, k.channel, k.address, i.verified FROM ${identityProbe("$3", "$4")}),
      locked AS MATERIALIZED (
        SELECT count(pg_advisory_xact_lock(hashtextextended('contact:' || contact_id, 0))) AS n
        FROM (SELECT DISTINCT contact_id FROM ids ORDER BY contact_id) s)
-     SELECT 'message' AS kind, ${rows.messageColumns},
+     SELECT 'message' AS kind, m.*,
        NULL::text AS contact_id, NULL::text AS address, NULL::boolean AS verified
-     FROM dialogi_messages
-     WHERE (channel, provider_message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+     FROM ${messageProbe("$1", "$2")}
      UNION ALL
      SELECT 'identity', NULL, NULL, NULL, NULL, ids.channel, NULL, NULL, NULL, NULL, NULL, NULL,
        ids.contact_id, ids.address, ids.verified
@@ -238,55 +242,36 @@ const ingestSql = {
      UNION ALL
      SELECT 'by_id', c.* FROM dialogi_conversations c WHERE c.id = ANY($2::text[])`
   ),
-  // Parameters: contacts $1-$9 (rows.contactsParams), new conversations $10-$22 and updated ones
-  // $23-$35 (rows.conversationsParams), messages $36-$47 (rows.messagesParams), events $48-$52.
-  // Data-modifying CTEs all run, in one snapshot; the event head is locked last and only when
-  // there are events, as appendEvents does.
+  // Parameters: contacts $1 and identities $2 (rows.contactsJson), new conversations $3, updated
+  // ones $4 (rows.conversationsJson) and their ids $5, messages $6 (rows.messagesJson). The
+  // data-modifying CTEs all run, in one snapshot. Events are appended by a statement of their own, last.
   applyIngestWrites: fixed(
     "apply_ingest_writes",
     `WITH new_contacts AS (
        INSERT INTO dialogi_contacts (id, name, attributes, merged_into, created_at)
-       SELECT id, name, attributes::jsonb, merged_into, created_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-         AS t(id, name, attributes, merged_into, created_at)
+       SELECT id, name, attributes, merged_into, created_at FROM ${rows.recordset("$1", rows.contactRecord)}
        RETURNING 1),
      new_identities AS (
        INSERT INTO dialogi_identities (channel, address, contact_id, verified)
-       SELECT ch, ad, cid, v FROM unnest($6::text[], $7::text[], $8::text[], $9::bool[]) AS t(ch, ad, cid, v)
+       SELECT channel, address, contact_id, verified FROM ${rows.recordset("$2", rows.identityRecord)}
        ON CONFLICT (channel, address) DO UPDATE SET contact_id = excluded.contact_id, verified = excluded.verified
        RETURNING 1),
      new_conversations AS (
        INSERT INTO dialogi_conversations (${rows.conversationColumns})
-       SELECT id, contact_id, status, assignee_kind, assignee_id, priority,
-         ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), external_refs::jsonb,
-         last_inbound_channel, last_inbound_at, last_message_at, created_at, updated_at
-       FROM ${shift(rows.conversationUnnest, 9)}
+       SELECT ${rows.conversationColumns} FROM ${rows.recordset("$3", rows.conversationRecord)}
        RETURNING 1),
      updated_conversations AS (
        UPDATE dialogi_conversations c SET ${conversationAssignments}
-       FROM ${shift(rows.conversationUnnest, 22)}
-       WHERE c.id = t.id
+       FROM ${rows.recordset("$4", rows.conversationRecord)}
+       -- The ids again, so that the primary key is probed rather than the table scanned.
+       WHERE c.id = ANY($5::text[]) AND c.id = t.id
        RETURNING 1),
      new_messages AS (
        INSERT INTO dialogi_messages (${rows.messageColumns}, metadata)
-       SELECT id, conversation_id, direction, author::jsonb, channel, parts::jsonb, visibility,
-         provider_message_id, status::jsonb, created_at, sent_at, metadata::jsonb
-       FROM unnest($36::text[], $37::text[], $38::text[], $39::text[], $40::text[], $41::text[], $42::text[],
-         $43::text[], $44::text[], $45::timestamptz[], $46::timestamptz[], $47::text[])
-         AS t(id, conversation_id, direction, author, channel, parts, visibility, provider_message_id, status,
-           created_at, sent_at, metadata)
+       SELECT ${rows.messageColumns}, metadata FROM ${rows.recordset("$6", rows.messageRecord)}
        ON CONFLICT (channel, provider_message_id) DO NOTHING
-       RETURNING id),
-     head AS (
-       UPDATE dialogi_event_head SET seq = seq + $48::bigint WHERE id = 1 AND $48::bigint > 0
-       RETURNING seq - $48::bigint AS base),
-     new_events AS (
-       INSERT INTO dialogi_events (seq, at, body, conversation_id, contact_id)
-       SELECT head.base + e.n, $49, e.body::jsonb, e.conversation_id, e.contact_id
-       FROM head, unnest($50::text[], $51::text[], $52::text[]) WITH ORDINALITY AS e(body, conversation_id, contact_id, n)
-       RETURNING 1)
-     SELECT ARRAY(SELECT id FROM new_messages) AS inserted, (SELECT base FROM head) AS base,
-       (SELECT pg_notify('dialogi_events', (base + $48::bigint)::text) FROM head) AS notified`
+       RETURNING id)
+     SELECT ARRAY(SELECT id FROM new_messages) AS inserted`
   )
 }
 
@@ -354,7 +339,7 @@ export const makeSqlTx = (
   const exec = (operation: string, statement: Statement, params: ReadonlyArray<unknown>) =>
     Effect.asVoid(q(operation, statement, params))
 
-  return {
+  const tx: StoreTx = {
     lock: (keys) => {
       const sorted = [...new Set(keys)].sort()
       return sorted.length === 0 ? Effect.void : exec("lock", sql.lock, [sorted])
@@ -370,7 +355,7 @@ export const makeSqlTx = (
     insertContacts: (contacts) =>
       contacts.length === 0
         ? Effect.void
-        : exec("insertContacts", sql.insertContacts, rows.contactsParams(contacts)),
+        : exec("insertContacts", sql.insertContacts, rows.contactsJson(contacts)),
     addIdentity: (contactId, i) =>
       exec("addIdentity", sql.addIdentity, [i.channel, i.address, contactId, i.verified]),
     setIdentityVerified: (channel, address) =>
@@ -421,13 +406,16 @@ export const makeSqlTx = (
     insertConversations: (cs) =>
       cs.length === 0
         ? Effect.void
-        : exec("insertConversations", sql.insertConversations, rows.conversationsParams(cs)),
+        : exec("insertConversations", sql.insertConversations, [rows.conversationsJson(cs)]),
     updateConversations: (cs) => {
       if (cs.length === 0) return Effect.void
       // UPDATE ... FROM applies one arbitrary source row per target row: the last write of an id wins,
       // as it would with one update after another.
       const last = [...new Map(cs.map((c) => [c.id as string, c])).values()]
-      return exec("updateConversations", sql.updateConversations, rows.conversationsParams(last))
+      return exec("updateConversations", sql.updateConversations, [
+        rows.conversationsJson(last),
+        last.map((c) => c.id)
+      ])
     },
     listConversations: (filter, page) => {
       const { text, params } = listConversationsSql(filter, page)
@@ -451,7 +439,7 @@ export const makeSqlTx = (
     insertMessages: (items) =>
       items.length === 0
         ? Effect.succeed([])
-        : Effect.map(q("insertMessages", sql.insertMessages, rows.messagesParams(items)), (result) =>
+        : Effect.map(q("insertMessages", sql.insertMessages, [rows.messagesJson(items)]), (result) =>
             result.map((r) => r.id as MessageId)
           ),
     setMessageStatus: (id, status, providerMessageId) =>
@@ -467,9 +455,13 @@ export const makeSqlTx = (
       const params = [
         bodies.length,
         at,
-        bodies.map((b) => JSON.stringify(rows.encodeEventBody(b))),
-        bodies.map((b) => eventConversationOf(b) ?? null),
-        bodies.map((b) => eventContactOf(b) ?? null)
+        JSON.stringify(
+          bodies.map((b) => ({
+            body: rows.encodeEventBody(b),
+            conversation_id: eventConversationOf(b) ?? null,
+            contact_id: eventContactOf(b) ?? null
+          }))
+        )
       ]
       return Effect.map(q("appendEvents", sql.appendEvents, params), (result) => {
         const base = Number(result[0]?.base)
@@ -508,28 +500,22 @@ export const makeSqlTx = (
             })
           ),
     applyIngestWrites: (writes) => {
-      const { events: bodies, at } = writes
       // UPDATE ... FROM applies one arbitrary source row per target row: keep the last of an id.
       const updated = [...new Map(writes.updatedConversations.map((c) => [c.id as string, c])).values()]
       const params = [
-        ...rows.contactsParams(writes.contacts),
-        ...rows.conversationsParams(writes.newConversations),
-        ...rows.conversationsParams(updated),
-        ...rows.messagesParams(writes.messages),
-        bodies.length,
-        at,
-        bodies.map((b) => JSON.stringify(rows.encodeEventBody(b))),
-        bodies.map((b) => eventConversationOf(b) ?? null),
-        bodies.map((b) => eventContactOf(b) ?? null)
+        ...rows.contactsJson(writes.contacts),
+        rows.conversationsJson(writes.newConversations),
+        rows.conversationsJson(updated),
+        updated.map((c) => c.id),
+        rows.messagesJson(writes.messages)
       ]
-      return Effect.map(q("applyIngestWrites", ingestSql.applyIngestWrites, params), (result) => {
-        const row = result[0]!
-        const base = Number(row.base)
-        if (bodies.length > 0) effects.headSeq = base + bodies.length
-        return {
-          insertedMessageIds: row.inserted as MessageId[],
-          events: appendedEvents(bodies, base, at)
-        }
+      return Effect.gen(function* () {
+        const result = yield* q("applyIngestWrites", ingestSql.applyIngestWrites, params)
+        // Events go last, in a statement of their own: the event head's row lock they take is
+        // held until commit and makes concurrent ingest transactions wait for each other, so it
+        // should cover only the event insert and the commit, not the batch's other writes.
+        const events = yield* tx.appendEvents(writes.events, writes.at)
+        return { insertedMessageIds: result[0]!.inserted as MessageId[], events }
       })
     },
     enqueueJob: (job) =>
@@ -546,4 +532,5 @@ export const makeSqlTx = (
       }
     })
   }
+  return tx
 }

@@ -332,6 +332,15 @@ export interface StoreTx {
   >
 }
 
+/** How a transaction starts. */
+export interface TransactionOptions {
+  /**
+   * Keys locked before `f` runs, as {@link StoreTx.lock} would: SQL stores take them in the
+   * round trip that opens the transaction, which saves one round trip per ingest batch.
+   */
+  readonly locks?: ReadonlyArray<string> | undefined
+}
+
 /**
  * Durable storage for the hub. Implementations: the in-memory store in core (tests) and
  * `@dialogi/store-postgres` (PostgreSQL and PGlite). All of them pass the conformance suite in
@@ -341,7 +350,8 @@ export interface StoreService {
   readonly name: string
   /** Runs `f` in one transaction: all of its writes commit together or not at all. */
   readonly transaction: <A, E, R>(
-    f: (tx: StoreTx) => Effect.Effect<A, E, R>
+    f: (tx: StoreTx) => Effect.Effect<A, E, R>,
+    options?: TransactionOptions
   ) => Effect.Effect<A, E | StoreError, R>
   /** Runs reads without a transaction. */
   readonly read: <A, E, R>(f: (tx: StoreTx) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>

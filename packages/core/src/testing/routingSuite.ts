@@ -177,6 +177,66 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
       })
     })
 
+    it("outside working hours an online agent gets nothing; without the calendar they get the queue", async () => {
+      await withHub({ defaultTeam: "support" }, async ({ hub }) => {
+        await hub.routing.upsertTeam({ id: "support" })
+        // Open one minute a week on a holiday: closed now.
+        const closed = { timeZone: "UTC", weekly: {}, holidays: [] }
+        await hub.routing.upsertParticipant({
+          id: "a1",
+          teams: ["support"],
+          capacity: 3,
+          availability: "online",
+          calendar: closed
+        })
+        expect((await hub.routing.participant("a1")).calendar?.timeZone).toBe("UTC")
+        const r = await write(hub, phone(250))
+        await waitFor(async () => (await bodies(hub, "routing.queued")).length === 1)
+        await hub.routing.upsertParticipant({ id: "a1", calendar: null })
+        await waitFor(async () => (await hub.thread(r.conversationId)).conversation.assignee._tag === "agent")
+        expect(await hub.routing.queue("support")).toEqual([])
+      })
+    })
+
+    it("assigning to a team by hand places the conversation with the team's strategy", async () => {
+      await withHub({}, async ({ hub }) => {
+        await hub.routing.upsertTeam({ id: "billing" })
+        await hub.routing.upsertParticipant({
+          id: "b1",
+          teams: ["billing"],
+          capacity: 2,
+          availability: "online"
+        })
+        const r = await write(hub, phone(260))
+        await hub.assign(r.conversationId, { _tag: "team", id: "billing" })
+        await waitFor(async () => (await hub.thread(r.conversationId)).conversation.assignee._tag === "agent")
+        expect((await hub.thread(r.conversationId)).conversation.assignee).toEqual({
+          _tag: "agent",
+          id: "b1"
+        })
+      })
+    })
+
+    it("a waiting conversation resolved leaves the queue; reopened by the customer it waits again", async () => {
+      await withHub({ defaultTeam: "support" }, async ({ hub }) => {
+        await hub.routing.upsertTeam({ id: "support" })
+        const r = await write(hub, phone(270))
+        await waitFor(async () => (await hub.routing.queue("support")).length === 1)
+        await hub.setStatus(r.conversationId, "resolved")
+        expect(await hub.routing.queue("support")).toEqual([])
+        await hub.ingest({
+          channel: "sms",
+          providerMessageId: `reopen-${Date.now()}`,
+          from: { address: phone(270) },
+          parts: [{ _tag: "text", text: "it happened again" }],
+          sentAt: Date.now(),
+          threading: { conversationId: r.conversationId }
+        })
+        await waitFor(async () => (await hub.routing.queue("support")).length === 1)
+        expect((await hub.routing.queue("support"))[0]!.conversationId).toBe(r.conversationId)
+      })
+    })
+
     it("a waiting conversation overflows to the fallback team after the configured wait", async () => {
       await withHub({ defaultTeam: "tier1" }, async ({ hub }) => {
         await hub.routing.upsertTeam({ id: "tier2" })

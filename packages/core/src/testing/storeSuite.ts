@@ -865,6 +865,30 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         }
       })
 
+      it("serializes transactions that lock the same key when they start (keys of any text)", async () => {
+        const log: string[] = []
+        // Provider ids are outside input: quotes, backslashes and SQL must stay data.
+        const shared = `msg:x:'); SELECT pg_sleep(0) --\\'"`
+        const critical = (name: string) =>
+          store.transaction(
+            () =>
+              Effect.gen(function* () {
+                log.push(`${name}:in`)
+                yield* Effect.sleep("80 millis")
+                log.push(`${name}:out`)
+              }),
+            { locks: [shared, `own-${name}`, shared] }
+          )
+        await Effect.runPromise(
+          Effect.all([critical("a"), critical("b"), critical("c")], { concurrency: "unbounded" })
+        )
+        expect(log).toHaveLength(6)
+        for (let i = 0; i < log.length; i += 2) {
+          const name = log[i]!.split(":")[0]
+          expect(log.slice(i, i + 2)).toEqual([`${name}:in`, `${name}:out`])
+        }
+      })
+
       it("keeps event numbers gap-free under concurrent transactions", async () => {
         const append = (n: number) =>
           store.transaction((t) =>

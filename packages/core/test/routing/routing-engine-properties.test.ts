@@ -74,6 +74,17 @@ describe("routing through the hub (property)", () => {
             const arrived: string[] = []
             const resolved = new Set<string>()
             let previous = new Map<string, number>()
+            // Settled: every arrival placed, and the queue moved as far as the free room allows.
+            const settle = async () => {
+              for (let t = 0; ; t++) {
+                const { open, loads, queue } = await observe(hub)
+                const placed = open.filter((c) => c.assignee._tag === "agent").length + queue.length
+                const room = members.some((_, i) => online[i] && (loads.get(`a${i}`) ?? 0) < capacity[i]!)
+                if (placed >= arrived.length - resolved.size && (queue.length === 0 || !room)) return
+                if (t > 300) throw new Error("routing did not settle")
+                await sleep(5)
+              }
+            }
             for (const step of steps) {
               if (step._tag === "arrive") {
                 const r = await hub.ingest({
@@ -101,25 +112,15 @@ describe("routing through the hub (property)", () => {
                 capacity[i] = step.capacity
                 await hub.routing.upsertParticipant({ id: `a${i}`, capacity: step.capacity })
               }
-              // At any moment nobody is above capacity, except someone whose capacity was just
-              // lowered under what they hold: routing then never gives them more.
+              // Nobody is above capacity, except someone whose capacity was just lowered under
+              // what they held: routing then never gives them more.
+              await settle()
               const { loads } = await observe(hub)
               for (const [id, load] of loads) {
                 const i = Number(id.slice(1))
                 expect(load <= capacity[i]! || load <= (previous.get(id) ?? 0)).toBe(true)
               }
               previous = loads
-            }
-            // Settled: the queue moved as far as the free room allows.
-            const settled = async () => {
-              const { open, loads, queue } = await observe(hub)
-              const placed = open.filter((c) => c.assignee._tag === "agent").length + queue.length
-              const room = members.some((_, i) => online[i] && (loads.get(`a${i}`) ?? 0) < capacity[i]!)
-              return placed >= arrived.length - resolved.size && (queue.length === 0 || !room)
-            }
-            for (let t = 0; !(await settled()); t++) {
-              if (t > 200) throw new Error("routing did not settle")
-              await sleep(10)
             }
             const { open, queue } = await observe(hub)
             const owned = open.filter((c) => c.assignee._tag === "agent").map((c) => c.id as string)

@@ -31,7 +31,11 @@ export interface SqlDriver {
   readonly query: SqlExecutor["query"]
   /** Runs several statements (no parameters) in one round trip, e.g. a migration. */
   readonly exec: (sql: string) => Promise<void>
-  readonly begin: () => Promise<SqlTransaction>
+  /**
+   * Opens a transaction; `first` (statements without parameters) runs right after BEGIN, in the
+   * same round trip where the driver can.
+   */
+  readonly begin: (first?: string) => Promise<SqlTransaction>
   /**
    * Subscribes to a NOTIFY channel. Implementations resubscribe after a lost connection and then
    * call `onReconnect`, so the caller can catch up on what it missed.

@@ -34,7 +34,12 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
   const config: pg.PoolConfig = {
     ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
     max: 10,
-    ...options.pool
+    ...options.pool,
+    // Named statements would otherwise switch to a generic plan after five runs, costed on the
+    // table sizes of that moment: a hub started on a young database kept sequential scans of
+    // messages and identities (hash semi-joins) while they grew, and ingest slowed with every row.
+    // Custom plans see each batch's real array sizes and the tables' current size.
+    options: ["-c plan_cache_mode=force_custom_plan", options.pool?.options].filter(Boolean).join(" ")
   }
   const pool = new pg.Pool(config)
   const report = options.onBackgroundError ?? (() => {})
@@ -46,7 +51,7 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
   const query = async (statement: Statement | string, params?: ReadonlyArray<unknown>): Promise<Row[]> =>
     rowsOf(await pool.query(toQuery(statement, params)))
 
-  const begin = async (): Promise<SqlTransaction> => {
+  const begin = async (first?: string): Promise<SqlTransaction> => {
     const client = await pool.connect()
     let done = false
     let broken: Error | undefined
@@ -64,7 +69,8 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
       client.release(error ?? broken)
     }
     try {
-      await client.query("BEGIN")
+      // One simple-protocol query: BEGIN and `first` cost one round trip.
+      await client.query(first === undefined ? "BEGIN" : `BEGIN; ${first}`)
     } catch (error) {
       release(error as Error)
       throw error

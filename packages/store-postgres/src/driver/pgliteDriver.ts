@@ -27,7 +27,7 @@ const rollbackSignal = Symbol("rollback")
  * transaction waits for the open one to end instead of running inside it.
  */
 export const makePgliteDriver = (db: PGlite, options: { readonly closeDb: boolean }): SqlDriver => {
-  const begin = () =>
+  const begin = (first?: string) =>
     new Promise<SqlTransaction>((resolveHandle, rejectHandle) => {
       let settle!: (commit: boolean) => void
       const outcome = new Promise<boolean>((resolve) => {
@@ -36,6 +36,14 @@ export const makePgliteDriver = (db: PGlite, options: { readonly closeDb: boolea
       let opened = false
       // PGlite's transaction is callback-shaped; the callback parks until the store decides.
       const finished = db.transaction(async (tx) => {
+        if (first !== undefined) {
+          try {
+            await tx.exec(first)
+          } catch (error) {
+            rejectHandle(error)
+            throw error
+          }
+        }
         opened = true
         resolveHandle({
           query: (statement, params) => run(tx, statement, params),

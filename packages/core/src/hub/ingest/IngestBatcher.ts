@@ -40,16 +40,16 @@ export const makeIngestBatcher = (
     const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
 
     const writeBatch = (batch: ReadonlyArray<Pending>) =>
-      store.transaction((tx) =>
-        Effect.gen(function* () {
-          yield* tx.lock(batch.flatMap((p) => ingestLockKeys(p.envelope)))
-          return yield* ingestBatch(
+      store.transaction(
+        (tx) =>
+          ingestBatch(
             tx,
             batch.map((p) => p.envelope),
             new Date(),
             options.onOpened
-          )
-        })
+          ),
+        // Taken in the round trip that opens the transaction.
+        { locks: batch.flatMap((p) => ingestLockKeys(p.envelope)) }
       )
 
     const settle = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>

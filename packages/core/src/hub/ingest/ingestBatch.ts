@@ -172,7 +172,10 @@ const planSegment = (
     }
   })
 
-/** Told which conversations a batch opened, in the batch's transaction, after its writes. */
+/**
+ * Told which conversations a batch opened or reopened (a customer wrote into a resolved one), in
+ * the batch's transaction, after its writes.
+ */
 export type OpenedHook = (
   tx: StoreTx,
   conversationIds: ReadonlyArray<ConversationId>,
@@ -225,7 +228,12 @@ export const ingestBatch = (
     yield* applyWrites(tx, last.writes, events, now)
     // One statement for the whole batch, and none when it opened nothing.
     if (onOpened !== undefined) {
-      const opened = events.flatMap((e) => (e._tag === "conversation.opened" ? [e.conversationId] : []))
+      const opened = events.flatMap((e) =>
+        e._tag === "conversation.opened" ||
+        (e._tag === "conversation.status_changed" && e.from === "resolved")
+          ? [e.conversationId]
+          : []
+      )
       if (opened.length > 0) yield* onOpened(tx, opened, now)
     }
     results.push(...last.results)

@@ -420,6 +420,14 @@ export const makeRouting = (
           const [p] = yield* t.routing.getParticipants([left.id])
           if (p) yield* armDrains(t, p.teams, now)
         }
+        // Resolved while waiting: it leaves the queue now rather than at the next drain.
+        if (after.status === "resolved" && before.status !== "resolved") {
+          const [entry] = yield* t.routing.getRouting([after.id])
+          if (entry?.queued) {
+            yield* t.routing.putRouting([{ ...entry, queued: false }])
+            yield* t.cancelDeadline(routingKey.overflow(after.id))
+          }
+        }
         // Assigned to a team by hand: the team's strategy places it (or it waits in the queue).
         const to = after.assignee
         if (to._tag === "team" && !sameAssignee(before.assignee, to)) {

@@ -10,7 +10,8 @@ import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
  * Routes a conversation by the rules: the first rule matching its channel, tags, priority and
  * the contact's language and attributes names the team (else the default team), and the
  * team's strategy places it. With `onlyUnrouted`, a conversation that already has an owner or
- * a team is left alone, so a repeated trigger never routes twice.
+ * a team is left alone, so a repeated trigger never routes twice; one that belongs to a team
+ * (reopened by the customer, say) goes back into that team.
  */
 export const routeByRules = (
   tx: StoreTx,
@@ -25,7 +26,21 @@ export const routeByRules = (
     if (conversation === undefined || conversation.status === "resolved")
       return { _tag: "skipped", reason: "conversation resolved or gone" } as const
     const [entry] = yield* tx.routing.getRouting([conversationId])
-    if (extra.onlyUnrouted && (conversation.assignee._tag !== "none" || entry !== undefined))
+    const owner = conversation.assignee
+    // Reopened while it belonged to a team: back into that team's queue (or to a free member).
+    if (extra.onlyUnrouted && owner._tag === "team")
+      return yield* placeInTeam(
+        tx,
+        options,
+        log,
+        {
+          conversationId,
+          teamId: owner.id,
+          guard: (c) => c.assignee._tag === "team" && c.assignee.id === owner.id
+        },
+        now
+      )
+    if (extra.onlyUnrouted && (owner._tag !== "none" || entry !== undefined))
       return { _tag: "skipped", reason: "already routed" } as const
     // A conversation that already belongs to a team goes back to it; only new ones meet the rules.
     if (entry !== undefined)
@@ -62,7 +77,7 @@ export const routeByRules = (
     )
   })
 
-/** Arms the routing of newly opened conversations: one statement for a whole ingest batch. */
+/** Arms the routing of opened and reopened conversations: one statement for a whole ingest batch. */
 export const armNewConversations = (tx: StoreTx, conversationIds: ReadonlyArray<ConversationId>, now: Date) =>
   tx.armDeadlines(
     conversationIds.map((conversationId) => ({
