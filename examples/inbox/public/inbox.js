@@ -175,6 +175,16 @@ const post = async (path, body, errorEl) => {
   }
 }
 
+const decide = async (handoffId, verb, errorEl) => {
+  errorEl.textContent = ""
+  try {
+    await api(`/handoffs/${handoffId}/${verb}`, verb === "decline" ? { reason: "declined in the inbox" } : {})
+    await refresh()
+  } catch (error) {
+    errorEl.textContent = error.message
+  }
+}
+
 const renderThread = () => {
   const view = state.thread
   if (!view) {
@@ -230,6 +240,71 @@ const renderThread = () => {
     unassign,
     slaBadge(c.replyDue)
   )
+
+  // Handoffs: who it was passed to and why; the receiver accepts or declines here.
+  const handoffs = el(
+    "div",
+    { class: "handoffs" },
+    ...view.handoffs
+      .filter((h) => h.state === "requested" || Date.now() - h.requestedAt < 3_600_000)
+      .map((h) => {
+        const row = el(
+          "div",
+          { class: "handoff", "data-handoff-id": h.id, "data-state": h.state },
+          `Handoff to ${h.to} (${h.state}) — ${h.reason}${h.note ? ` — note: ${h.note}` : ""}${h.requestedBy ? ` — by ${h.requestedBy}` : ""}`
+        )
+        if (h.state === "requested") {
+          const accept = el("button", { type: "button", "data-action": "accept" }, "Accept")
+          accept.addEventListener("click", () => decide(h.id, "accept", error))
+          const decline = el("button", { type: "button", "data-action": "decline" }, "Decline")
+          decline.addEventListener("click", () => decide(h.id, "decline", error))
+          row.append(" ", accept, " ", decline)
+        }
+        return row
+      })
+  )
+  const target = el(
+    "select",
+    { "aria-label": "Hand off to", id: "handoff-to" },
+    el(
+      "optgroup",
+      { label: "Teams" },
+      ...view.handoffTargets.teams.map((t) => el("option", { value: `team:${t}` }, t))
+    ),
+    el(
+      "optgroup",
+      { label: "Agents and bots" },
+      ...view.handoffTargets.participants
+        .filter((p) => p.id !== me)
+        .map((p) => el("option", { value: `${p.kind}:${p.id}` }, `${p.id} (${p.availability})`))
+    )
+  )
+  const reason = el("input", {
+    "aria-label": "Handoff reason",
+    id: "handoff-reason",
+    placeholder: "reason",
+    size: 18
+  })
+  const handoffNote = el("input", {
+    "aria-label": "Handoff note",
+    id: "handoff-note",
+    placeholder: "note for the receiver",
+    size: 24
+  })
+  const handOff = el("button", { type: "button", id: "hand-off" }, "Hand off")
+  handOff.addEventListener("click", () => {
+    const [kind, ...rest] = target.value.split(":")
+    post(
+      "/handoff",
+      {
+        to: { _tag: kind, id: rest.join(":") },
+        reason: reason.value,
+        ...(handoffNote.value ? { note: handoffNote.value } : {})
+      },
+      error
+    )
+  })
+  const handoffForm = el("div", { class: "handoff-form" }, target, reason, handoffNote, handOff)
 
   const messages = el(
     "ol",
@@ -290,6 +365,7 @@ const renderThread = () => {
     error
   )
   const focused = document.activeElement?.id
+  head.append(handoffs, handoffForm)
   threadEl.replaceChildren(head, messages, composer)
   messages.scrollTop = messages.scrollHeight
   if (focused === "reply-text") text.focus()

@@ -2,13 +2,11 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import { Redacted, Schema } from "effect"
 
-/** An agent's display id: what replies, notes and assignments are recorded under. */
-export const AgentId = Schema.String.pipe(
-  Schema.trimmed(),
-  Schema.minLength(1),
-  Schema.maxLength(40),
-  Schema.pattern(/^[\p{L}\p{N} ._@-]+$/u)
-)
+/**
+ * An agent's id: what replies, notes, assignments and handoffs are recorded under. It is also
+ * their routing participant id, so it follows core's RoutingId rules.
+ */
+export const AgentId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,39}$/))
 
 /** Who is signed in. */
 export interface AgentSession {

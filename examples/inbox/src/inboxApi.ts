@@ -1,10 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Assignee, ConversationStatus, type DialogiHub } from "@dialogi/core"
 import { Schema } from "effect"
-import type { AgentSession } from "./agentAuth.ts"
+import { AgentId, type AgentSession } from "./agentAuth.ts"
+import { handoffTargets } from "./agentRoster.ts"
 import type { ReplyDue } from "./expectedReply.ts"
 import { BadRequest, readJson, sendJson } from "./httpExchange.ts"
-import { channelChoices, conversationRow, messageView, refusalText, type ThreadView } from "./inboxViews.ts"
+import {
+  channelChoices,
+  conversationRow,
+  handoffView,
+  messageView,
+  refusalText,
+  type ThreadView
+} from "./inboxViews.ts"
 import { resumeCursor, streamEvents } from "./liveEvents.ts"
 
 const MessageText = Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(20_000))
@@ -15,6 +23,16 @@ const ReplyBody = Schema.Struct({
 const NoteBody = Schema.Struct({ text: MessageText })
 const AssignBody = Schema.Struct({ assignee: Assignee })
 const StatusBody = Schema.Struct({ status: ConversationStatus })
+const HandoffBody = Schema.Struct({
+  to: Schema.Union(
+    Schema.TaggedStruct("agent", { id: AgentId }),
+    Schema.TaggedStruct("team", { id: AgentId }),
+    Schema.TaggedStruct("bot", { id: AgentId })
+  ),
+  reason: Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(500)),
+  note: Schema.optional(Schema.String.pipe(Schema.maxLength(10_000)))
+})
+const DeclineBody = Schema.Struct({ reason: Schema.optional(Schema.String.pipe(Schema.maxLength(500))) })
 const StatusFilter = Schema.Union(ConversationStatus, Schema.Literal("all"))
 
 /** What the API needs from the rest of the app. */
@@ -38,6 +56,10 @@ const answerError = (res: ServerResponse, error: unknown): void => {
   const tag = tagOf(error)
   if (tag === "NotFound") sendJson(res, 404, { error: "not found" })
   else if (tag === "InvalidInput") sendJson(res, 400, { error: (error as { message: string }).message })
+  else if (tag === "RoutingNotFound") sendJson(res, 404, { error: (error as { message: string }).message })
+  else if (tag === "NotPermitted") sendJson(res, 403, { error: (error as { message: string }).message })
+  else if (tag === "HandoffNotPending" || tag === "AtCapacity")
+    sendJson(res, 409, { error: (error as { message: string }).message })
   else if (tag === "ReplyRefused") {
     const refusal = (error as { refusal: Parameters<typeof refusalText>[0] }).refusal
     sendJson(res, 409, { error: refusalText(refusal), refusal: refusal._tag })
@@ -89,7 +111,9 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
       messages: thread.messages.map((m) => messageView(m, thread.contact)),
       channels: picker.choices,
       defaultChannel: picker.defaultChannel,
-      defaultRefusal: picker.defaultRefusal
+      defaultRefusal: picker.defaultRefusal,
+      handoffs: (await hub.handoffs.list(id)).map(handoffView),
+      handoffTargets: await handoffTargets(hub)
     }
   }
 
@@ -110,6 +134,19 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
         return streamEvents(hub, req, res, resumeCursor(req, url.searchParams))
       if (method === "GET" && path === "/conversations")
         return sendJson(res, 200, await listConversations(url.searchParams))
+      const decision = /^\/handoffs\/([A-Za-z0-9_-]{1,100})\/(accept|decline)$/.exec(path)
+      if (method === "POST" && decision) {
+        const [, handoffId, verb] = decision as unknown as [string, string, "accept" | "decline"]
+        const handoff =
+          verb === "accept"
+            ? await hub.handoffs.accept(handoffId, session.agentId)
+            : await hub.handoffs.decline(
+                handoffId,
+                session.agentId,
+                (await readJson(req, DeclineBody)).reason ?? undefined
+              )
+        return sendJson(res, 200, handoffView(handoff))
+      }
       const match = /^\/conversations\/([A-Za-z0-9_-]{1,100})(\/[a-z]+)?$/.exec(path)
       if (match) {
         const id = match[1]!
@@ -129,6 +166,16 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
           const body = await readJson(req, AssignBody)
           const conversation = await hub.assign(id, body.assignee)
           return sendJson(res, 200, { assignee: conversation.assignee })
+        }
+        if (method === "POST" && action === "/handoff") {
+          const body = await readJson(req, HandoffBody)
+          const handoff = await hub.handoff(id, {
+            to: body.to,
+            reason: body.reason,
+            ...(body.note ? { note: body.note } : {}),
+            by: session.agentId
+          })
+          return sendJson(res, 201, handoffView(handoff))
         }
         if (method === "POST" && action === "/status") {
           const body = await readJson(req, StatusBody)

@@ -2,6 +2,7 @@ import type {
   Contact,
   Conversation,
   DialogiHub,
+  Handoff,
   Message,
   MessagePart,
   ReplyRefusal,
@@ -51,6 +52,31 @@ export interface ChannelChoice {
   readonly reason: string | undefined
 }
 
+/** A handoff as the thread shows it. */
+export interface HandoffView {
+  readonly id: string
+  readonly state: Handoff["state"]
+  readonly to: string
+  readonly reason: string
+  readonly note: string | undefined
+  readonly requestedBy: string | undefined
+  readonly requestedAt: number
+  readonly expiresAt: number
+  readonly decidedBy: string | undefined
+}
+
+export const handoffView = (handoff: Handoff): HandoffView => ({
+  id: handoff.id,
+  state: handoff.state,
+  to: `${handoff.to._tag} ${handoff.to.id}`,
+  reason: handoff.reason,
+  note: handoff.note,
+  requestedBy: handoff.requestedBy,
+  requestedAt: handoff.requestedAt.getTime(),
+  expiresAt: handoff.expiresAt.getTime(),
+  decidedBy: handoff.decidedBy
+})
+
 /** The thread page: the conversation, the customer, the messages and the reply choices. */
 export interface ThreadView {
   readonly conversation: ConversationRow
@@ -60,6 +86,11 @@ export interface ThreadView {
   /** The channel a reply goes to when the agent picks none (the customer's last channel). */
   readonly defaultChannel: string | undefined
   readonly defaultRefusal: string | undefined
+  readonly handoffs: ReadonlyArray<HandoffView>
+  readonly handoffTargets: {
+    readonly teams: ReadonlyArray<string>
+    readonly participants: ReadonlyArray<{ id: string; kind: string; availability: string }>
+  }
 }
 
 const displayName = (contact: Contact): string =>

@@ -5,6 +5,7 @@ import { signIdentity } from "@dialogi/adapter-chat"
 import { type DialogiHub, toNodeListener } from "@dialogi/core"
 import { Either, Redacted, Schema } from "effect"
 import { type AgentAuth, AgentId, makeSignInLimiter } from "./agentAuth.ts"
+import { enrollAgent } from "./agentRoster.ts"
 import { type ConfiguredChannels, webhookFor } from "./channels.ts"
 import type { InboxConfig } from "./config.ts"
 import type { ReplyDue } from "./expectedReply.ts"
@@ -106,12 +107,20 @@ export const createInboxServer = (deps: InboxServerDeps): Server => {
     const form = await readForm(req)
     const agent = decodeAgent(form.get("agent") ?? "")
     if (Either.isLeft(agent))
-      return sendHtml(res, 400, signInPage("Names are 1-40 letters, digits, spaces or . _ @ -"), inboxCsp)
+      return sendHtml(
+        res,
+        400,
+        signInPage(
+          "Names are 1-40 letters, digits or . _ : @ - (no spaces), starting with a letter or digit"
+        ),
+        inboxCsp
+      )
     if (!auth.tokenMatches(form.get("token") ?? "")) {
       limiter.failed(client)
       return sendHtml(res, 401, signInPage("That token is not this inbox's token."), inboxCsp)
     }
     limiter.succeeded(client)
+    await enrollAgent(hub, agent.right)
     redirect(res, "/inbox", { "set-cookie": auth.signInCookie(agent.right, secureCookies) })
   }
 

@@ -160,18 +160,18 @@ describe("agent sign-in", () => {
     expect(thread.messages.at(-1)?.author).toEqual({ _tag: "agent", id: "api" })
 
     // The cookie from the form works the same way, under the agent's name.
-    const cookie = (await signInFresh("Mikko K")).split(";")[0]!
+    const cookie = (await signInFresh("mikko.k")).split(";")[0]!
     const assigned = await call(
       {
         method: "POST",
         path: `/inbox/api/conversations/${conversationId}/assign`,
-        body: { assignee: { _tag: "agent", id: "Mikko K" } }
+        body: { assignee: { _tag: "agent", id: "mikko.k" } }
       },
       { cookie }
     )
     expect(assigned.status).toBe(200)
     const page = await call({ method: "GET", path: "/inbox" }, { cookie })
-    expect(await page.text()).toContain('data-agent="Mikko K"')
+    expect(await page.text()).toContain('data-agent="mikko.k"')
   })
 
   it("bad bodies are refused with 4xx and change nothing", async () => {
