@@ -3,6 +3,7 @@
 const benches = {
   ingest: () => import("./ingest/index.mjs"),
   deadlines: () => import("./deadlines/index.mjs"),
+  sla: () => import("./sla/index.mjs"),
   chat: () => import("./chat/index.mjs")
 }
 

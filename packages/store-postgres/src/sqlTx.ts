@@ -18,6 +18,7 @@ import { makeDeadlineOps } from "./deadlines/deadlineSql.js"
 import type { Row, SqlExecutor, Statement } from "./driver/SqlDriver.js"
 import { makeRoutingOps, visibleToCondition } from "./routing/routingSql.js"
 import * as rows from "./rows.js"
+import { makeSlaOps, persistSlaIngestWrites } from "./sla/slaSql.js"
 import { toStoreError } from "./storeError.js"
 
 /** What a transaction reports back to the store after commit. */
@@ -511,6 +512,7 @@ export const makeSqlTx = (
       ]
       return Effect.gen(function* () {
         const result = yield* q("applyIngestWrites", ingestSql.applyIngestWrites, params)
+        yield* persistSlaIngestWrites(tx, writes)
         // Events go last, in a statement of their own: the event head's row lock they take is
         // held until commit and makes concurrent ingest transactions wait for each other, so it
         // should cover only the event insert and the commit, not the batch's other writes.
@@ -530,7 +532,8 @@ export const makeSqlTx = (
         const before = effects.deadlines.get(d.kind)
         if (before === undefined || due < before) effects.deadlines.set(d.kind, due)
       }
-    })
+    }),
+    ...makeSlaOps(q)
   }
   return tx
 }

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { routingEventBodies } from "../routing/RoutingEvents.js"
+import { slaEventBodies } from "../sla/SlaEvents.js"
 import { Contact } from "./Contact.js"
 import { Assignee, Conversation, ConversationStatus } from "./Conversation.js"
 import { ChannelName, ContactId, ConversationId, EventSeq, MergeId, MessageId } from "./Ids.js"
@@ -61,7 +62,8 @@ export const EventBody = Schema.Union(
     messageId: MessageId,
     status: DeliveryStatus
   }),
-  ...routingEventBodies
+  ...routingEventBodies,
+  ...slaEventBodies
 )
 /** @see EventBody */
 export type EventBody = typeof EventBody.Type

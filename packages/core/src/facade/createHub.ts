@@ -9,6 +9,8 @@ import * as Hub from "../hub/Hub.js"
 import type { HubOptions } from "../hub/HubConfig.js"
 import type { IngestResult } from "../hub/ingest/ingestOne.js"
 import type { ReplyCheck } from "../hub/replyRules.js"
+import type { ExpectedReply } from "../hub/sla/SlaEngine.js"
+import type { SlaReport } from "../sla/SlaReport.js"
 import type { ConversationFilter, ConversationPage, MergeRecord, StoreService } from "../store/Store.js"
 import { type DialogiRouting, routingFacade } from "./routingFacade.js"
 
@@ -68,6 +70,20 @@ export interface DialogiHub extends DialogiRouting {
   }
   /** The fetch-style webhook handler of a channel. */
   readonly webhook: (channel: string) => WebhookHandler
+  readonly sla: {
+    /** When the customer can expect the reply they wait for; undefined when nobody waits. */
+    readonly expectedReply: (conversationId: string) => Promise<ExpectedReply | undefined>
+    /** Starts clocks on existing conversations that have none; returns how many got clocks. */
+    readonly startClocks: (conversationIds: ReadonlyArray<string>) => Promise<number>
+  }
+  readonly reports: {
+    /** SLA attainment, breaches and p50/p90 business time per group, computed by the store. */
+    readonly sla: (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly groupBy: "policy" | "channel" | "team" | "agent"
+    }) => Promise<SlaReport>
+  }
   /** Stops workers and adapters and closes the store. */
   readonly close: () => Promise<void>
 }
@@ -113,6 +129,11 @@ export const createHub = async (options: CreateHubOptions): Promise<DialogiHub> 
       }
     },
     webhook: (channel) => hub.webhook(channel),
+    sla: {
+      expectedReply: (id) => run(hub.sla.expectedReply(id)),
+      startClocks: (ids) => run(hub.sla.startClocks(ids))
+    },
+    reports: { sla: (query) => run(hub.reports.sla(query)) },
     close: async () => {
       if (closed) return
       closed = true

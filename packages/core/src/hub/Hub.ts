@@ -14,13 +14,17 @@ import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import { type ContactId, type ConversationId, type MergeId, type MessageId, newId } from "../domain/Ids.js"
 import { type Author, canAdvance, Message, MessagePart } from "../domain/Message.js"
 import { NotPermitted } from "../routing/RoutingErrors.js"
+import { slaDeadlineKind } from "../sla/clockTransitions.js"
+import { SlaReportQuery } from "../sla/SlaClock.js"
+import type { SlaReport } from "../sla/SlaReport.js"
 import { findIdentity, findMessageByProviderId, getConversation } from "../store/rowLookups.js"
 import {
   type ConversationFilter,
   type ConversationPage,
   type MergeRecord,
   Store,
-  type StoreService
+  type StoreService,
+  type StoreTx
 } from "../store/Store.js"
 import { makeAdapterRegistry } from "./AdapterRegistry.js"
 import { mergeContacts, unmergeContacts } from "./contactMerge.js"
@@ -32,6 +36,7 @@ import { decodeStatusUpdate, normalizeEnvelope } from "./ingest/normalizeEnvelop
 import { checkReply, type ReplyCheck } from "./replyRules.js"
 import { type HubRouting, makeRouting } from "./routing/RoutingHub.js"
 import { handleSendJob, sendQueue } from "./sendWorker.js"
+import { type ExpectedReply, makeSlaEngine } from "./sla/SlaEngine.js"
 
 /** What a reply carries: plain text, or parts (text, html, attachments). */
 export type ReplyContent = string | { readonly parts: ReadonlyArray<MessagePart> }
@@ -128,12 +133,41 @@ export interface HubService extends HubRouting {
   readonly webhook: (channel: string) => WebhookHandler
   /** The context adapters use (exposed for hosts that drive an adapter by hand). */
   readonly adapterContext: AdapterContext
+  /** Service levels (see `sla` in the hub options). */
+  readonly sla: {
+    /**
+     * When the customer can expect the reply they are waiting for (the running first or next
+     * response clock), or undefined when they are not waiting (answered, resolved, no policy).
+     */
+    readonly expectedReply: (
+      conversationId: string
+    ) => Effect.Effect<ExpectedReply | undefined, NotFound | StoreError>
+    /**
+     * Starts clocks on existing conversations that have none, as if the customer had just
+     * written (for turning SLA on in a running inbox, or importing open tickets). Resolved
+     * conversations and conversations with clocks are left alone. Returns how many got clocks.
+     */
+    readonly startClocks: (conversationIds: ReadonlyArray<string>) => Effect.Effect<number, StoreError>
+  }
+  readonly reports: {
+    /**
+     * SLA attainment, breaches and p50/p90 business time per target, for clock cycles decided
+     * (met or breached) in `[from, to)`, grouped by policy, channel, team or agent; computed
+     * by the store (in SQL on PostgreSQL and PGlite).
+     */
+    readonly sla: (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly groupBy: "policy" | "channel" | "team" | "agent"
+    }) => Effect.Effect<SlaReport, InvalidInput | StoreError>
+  }
 }
 
 /** The hub service tag. */
 export class Hub extends Context.Tag("@dialogi/core/Hub")<Hub, HubService>() {}
 
 const decodeStatus = Schema.decodeUnknown(ConversationStatus)
+const decodeReportQuery = Schema.decodeUnknown(SlaReportQuery)
 const decodeAssignee = Schema.decodeUnknown(Assignee)
 const decodeParts = Schema.decodeUnknown(Schema.Array(MessagePart).pipe(Schema.minItems(1)))
 
@@ -157,14 +191,40 @@ export const runTyped = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
 export const make = (
   store: StoreService,
   hubOptions: HubOptions = {}
-): Effect.Effect<HubService, StoreError, Scope.Scope> =>
+): Effect.Effect<HubService, StoreError | InvalidInput, Scope.Scope> =>
   Effect.gen(function* () {
     const options = resolveHubOptions(hubOptions)
     const registry = makeAdapterRegistry(options.adapters, options.defaultRegion)
     const routing = makeRouting(store, registry, options.routing, options.log)
+    const sla = yield* makeSlaEngine(store, options.sla, {
+      log: options.log,
+      // Acknowledgements go out like any reply (checked, queued, sent by the send worker), by
+      // the system author, so they stop no clock; a refusal is logged and nothing is sent.
+      queueAcknowledgement: (tx, conversation, channel, text) =>
+        writeOutboundIn(
+          tx,
+          conversation,
+          [{ _tag: "text", text }],
+          channel,
+          { _tag: "system" },
+          "public"
+        ).pipe(
+          Effect.catchTags({
+            ReplyRefused: (refused) =>
+              Effect.sync(() =>
+                options.log("warn", `sla acknowledgement for ${conversation.id} refused`, refused.refusal)
+              ),
+            // The contact was merged away meanwhile: nobody to acknowledge.
+            NotFound: () => Effect.void
+          }),
+          Effect.asVoid
+        )
+    })
+    yield* sla.recordPolicies
     const batcher = yield* makeIngestBatcher(store, {
       maxBatch: options.maxIngestBatch,
       concurrency: options.ingestConcurrency,
+      sla,
       onOpened: routing.onConversationsOpened
     })
 
@@ -210,6 +270,62 @@ export const make = (
         )
       })
 
+    /** Writes an outbound message (and its send job) inside `tx`. */
+    function writeOutboundIn(
+      tx: StoreTx,
+      conversation: Conversation,
+      parts: ReadonlyArray<MessagePart>,
+      channelOption: string | undefined,
+      author: Author,
+      visibility: "public" | "internal"
+    ): Effect.Effect<Message, NotFound | ReplyRefused | StoreError> {
+      return Effect.gen(function* () {
+        const now = new Date()
+        const conversationId = conversation.id
+        let channel = "note"
+        if (visibility === "public") {
+          const contact = yield* loadContact(tx, conversation.contactId)
+          const check = yield* checkReply(tx, registry, conversation, contact, channelOption, parts, now)
+          if (!check.ok) return yield* new ReplyRefused({ conversationId, refusal: check.refusal })
+          channel = check.channel
+        }
+        const message = new Message({
+          id: newId("msg") as MessageId,
+          conversationId: conversation.id,
+          direction: "outbound",
+          author,
+          channel: channel as Message["channel"],
+          parts,
+          visibility,
+          status: visibility === "public" ? { _tag: "queued" } : { _tag: "sent" },
+          createdAt: now,
+          sentAt: now
+        })
+        yield* tx.insertMessages([{ message, metadata: {} }])
+        yield* tx.updateConversations([
+          new Conversation({ ...conversation, lastMessageAt: now, updatedAt: now })
+        ])
+        if (visibility === "public")
+          yield* tx.enqueueJob({ queue: sendQueue, payload: { messageId: message.id }, key: message.id })
+        // Only a public reply by a person or a bot answers the customer: notes and system
+        // messages (acknowledgements) leave the response clocks running.
+        const slaEvents =
+          visibility === "public" && (author._tag === "agent" || author._tag === "bot")
+            ? yield* sla.afterReply(tx, conversation)
+            : []
+        yield* tx.appendEvents(
+          [
+            visibility === "public"
+              ? { _tag: "message.queued", conversationId: conversation.id, message }
+              : { _tag: "message.note_added", conversationId: conversation.id, message },
+            ...slaEvents
+          ],
+          now
+        )
+        return message
+      })
+    }
+
     const writeOutbound = (
       conversationId: string,
       parts: ReadonlyArray<MessagePart>,
@@ -218,49 +334,19 @@ export const make = (
       visibility: "public" | "internal"
     ) =>
       store.transaction((tx) =>
-        Effect.gen(function* () {
-          const now = new Date()
-          const conversation = yield* loadConversation(tx, conversationId)
-          let channel = "note"
-          if (visibility === "public") {
-            const contact = yield* loadContact(tx, conversation.contactId)
-            const check = yield* checkReply(tx, registry, conversation, contact, channelOption, parts, now)
-            if (!check.ok) return yield* new ReplyRefused({ conversationId, refusal: check.refusal })
-            channel = check.channel
-          }
-          const message = new Message({
-            id: newId("msg") as MessageId,
-            conversationId: conversation.id,
-            direction: "outbound",
-            author,
-            channel: channel as Message["channel"],
-            parts,
-            visibility,
-            status: visibility === "public" ? { _tag: "queued" } : { _tag: "sent" },
-            createdAt: now,
-            sentAt: now
-          })
-          yield* tx.insertMessages([{ message, metadata: {} }])
-          yield* tx.updateConversations([
-            new Conversation({ ...conversation, lastMessageAt: now, updatedAt: now })
-          ])
-          if (visibility === "public")
-            yield* tx.enqueueJob({ queue: sendQueue, payload: { messageId: message.id }, key: message.id })
-          yield* tx.appendEvents(
-            [
-              visibility === "public"
-                ? { _tag: "message.queued", conversationId: conversation.id, message }
-                : { _tag: "message.note_added", conversationId: conversation.id, message }
-            ],
-            now
-          )
-          return message
-        })
+        Effect.flatMap(loadConversation(tx, conversationId), (conversation) =>
+          writeOutboundIn(tx, conversation, parts, channelOption, author, visibility)
+        )
       )
 
     const changeConversation = (
       conversationId: string,
-      change: (c: Conversation) => { next: Conversation; events: EventBody[] }
+      change: (c: Conversation) => { next: Conversation; events: EventBody[] },
+      after?: (
+        tx: StoreTx,
+        before: Conversation,
+        updated: Conversation
+      ) => Effect.Effect<EventBody[], StoreError>
     ) =>
       store.transaction((tx) =>
         Effect.gen(function* () {
@@ -272,7 +358,8 @@ export const make = (
           const updated = new Conversation({ ...next, updatedAt: now })
           yield* tx.updateConversations([updated])
           yield* routing.afterConversationChange(tx, current, updated, now)
-          yield* tx.appendEvents(events, now)
+          const followUps = after === undefined ? [] : yield* after(tx, current, updated)
+          yield* tx.appendEvents([...events, ...followUps], now)
           return updated
         })
       )
@@ -316,18 +403,27 @@ export const make = (
         ),
       setStatus: (conversationId, statusInput) =>
         Effect.flatMap(decodeStatus(statusInput).pipe(Effect.mapError(invalid("status"))), (status) =>
-          changeConversation(conversationId, (c) => ({
-            next: new Conversation({ ...c, status }),
-            events:
-              c.status === status
-                ? []
-                : [
-                    { _tag: "conversation.status_changed", conversationId: c.id, from: c.status, to: status },
-                    ...(status === "resolved"
-                      ? [{ _tag: "conversation.resolved" as const, conversationId: c.id }]
-                      : [])
-                  ]
-          }))
+          changeConversation(
+            conversationId,
+            (c) => ({
+              next: new Conversation({ ...c, status }),
+              events:
+                c.status === status
+                  ? []
+                  : [
+                      {
+                        _tag: "conversation.status_changed",
+                        conversationId: c.id,
+                        from: c.status,
+                        to: status
+                      },
+                      ...(status === "resolved"
+                        ? [{ _tag: "conversation.resolved" as const, conversationId: c.id }]
+                        : [])
+                    ]
+            }),
+            sla.afterStatusChange
+          )
         ),
       assign: (conversationId, assigneeInput) =>
         Effect.flatMap(decodeAssignee(assigneeInput).pipe(Effect.mapError(invalid("assignee"))), (assignee) =>
@@ -467,7 +563,22 @@ export const make = (
         if (!adapter?.handleWebhook) throw new Error(`[dialogi] no webhook for channel "${channel}"`)
         return adapter.handleWebhook
       },
-      adapterContext
+      adapterContext,
+      sla: {
+        expectedReply: (conversationId) =>
+          Effect.zipRight(
+            store.read((tx) => loadConversation(tx, conversationId)),
+            sla.expectedReply(conversationId as ConversationId)
+          ),
+        startClocks: (conversationIds) => sla.startClocks(conversationIds as ReadonlyArray<ConversationId>)
+      },
+      reports: {
+        sla: (query) =>
+          Effect.flatMap(
+            decodeReportQuery(query).pipe(Effect.mapError(invalid("sla report query"))),
+            sla.report
+          )
+      }
     }
 
     if (options.runWorkers) {
@@ -480,6 +591,8 @@ export const make = (
         concurrency: options.sendConcurrency
       })
       yield* routing.runWorkers
+      // Only the "sla" kind: other deadline kinds (handoff, callback) have their own runners.
+      if (sla.enabled) yield* store.runDeadlines([slaDeadlineKind], sla.handleDeadline, sla.deadlineOptions)
     }
     for (const adapter of registry.all) {
       if (adapter.start) yield* Effect.promise(() => adapter.start!(adapterContext))
@@ -489,7 +602,7 @@ export const make = (
   })
 
 /** A layer providing the {@link Hub} on the {@link Store} in context. */
-export const layer = (options: HubOptions = {}): Layer.Layer<Hub, StoreError, Store> =>
+export const layer = (options: HubOptions = {}): Layer.Layer<Hub, StoreError | InvalidInput, Store> =>
   Layer.scoped(
     Hub,
     Effect.flatMap(Store, (store) => make(store, options))

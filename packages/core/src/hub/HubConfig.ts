@@ -1,5 +1,6 @@
 import type { ChannelAdapter } from "../adapter/ChannelAdapter.js"
 import type { RoutingOptions } from "./routing/RoutingOptions.js"
+import type { SlaOptions } from "./sla/SlaOptions.js"
 
 /** Options shared by both front doors (`Hub.layer` and `createHub`). */
 export interface HubOptions {
@@ -27,6 +28,11 @@ export interface HubOptions {
    * automatically; handoffs and callbacks work with or without it.
    */
   readonly routing?: RoutingOptions | undefined
+  /**
+   * Service levels: policies (first match wins), host predicates and the acknowledgement
+   * template. Without it no clocks run. Instances with `runWorkers` fire SLA deadlines.
+   */
+  readonly sla?: SlaOptions | undefined
   /** Receives adapter and worker log lines; default: warnings and errors to the console. */
   readonly log?:
     | ((level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void)
@@ -44,6 +50,7 @@ export interface ResolvedHubOptions {
   readonly sendConcurrency: number
   readonly runWorkers: boolean
   readonly routing: RoutingOptions | undefined
+  readonly sla: SlaOptions | undefined
   readonly log: (level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void
 }
 
@@ -62,5 +69,6 @@ export const resolveHubOptions = (options: HubOptions): ResolvedHubOptions => ({
   sendConcurrency: Math.max(1, options.sendConcurrency ?? 8),
   runWorkers: options.runWorkers ?? true,
   routing: options.routing,
+  sla: options.sla,
   log: options.log ?? consoleLog
 })

@@ -47,8 +47,31 @@ export interface SlaClockRow {
 /** The state of a conversation that has no clocks yet. */
 export const emptyClockState: SlaClockState = { responded: false, clocks: [] }
 
-/** The stored form of a clock state (dates as epoch milliseconds). */
-export const encodeClockState = Schema.encodeSync(SlaClockState)
+const time = (date: Date | undefined) => (date === undefined ? undefined : date.getTime())
+
+/**
+ * The stored form of a clock state (dates as epoch milliseconds), as `Schema.encodeSync` would
+ * produce it; built by hand because arming writes one per conversation on hot paths. A test
+ * compares the two.
+ */
+export const encodeClockState = (state: SlaClockState): typeof SlaClockState.Encoded => ({
+  responded: state.responded,
+  clocks: state.clocks.map((c) => ({
+    target: c.target,
+    policyId: c.policyId,
+    policyVersion: c.policyVersion,
+    targetMs: c.targetMs,
+    startedAt: c.startedAt.getTime(),
+    channel: c.channel,
+    state: c.state,
+    usedMs: c.usedMs,
+    runningSince: time(c.runningSince),
+    warnAt: time(c.warnAt),
+    dueAt: time(c.dueAt),
+    warned: c.warned,
+    breached: c.breached
+  }))
+})
 /** A clock state from its stored form. */
 export const decodeClockState = Schema.decodeUnknownSync(SlaClockState)
 

@@ -153,6 +153,19 @@ export const encodeSlaPolicy = (policy: SlaPolicy): SlaPolicyInput => encodePoli
  * version it started under, so changing a policy affects new clocks only.
  */
 export const policyVersion = (policy: SlaPolicy): string => {
+  let version = versions.get(policy)
+  if (version === undefined) {
+    version = hashVersion(policy)
+    versions.set(policy, version)
+  }
+  return version
+}
+
+// Policies are immutable values: a version computed once per policy object (every clock start
+// asks for it) stays right.
+const versions = new WeakMap<SlaPolicy, string>()
+
+const hashVersion = (policy: SlaPolicy): string => {
   const text = canonical(encodePolicy(policy))
   // Two FNV-1a 32-bit hashes with different offsets: 64 bits, enough to tell versions apart.
   let a = 0x811c9dc5

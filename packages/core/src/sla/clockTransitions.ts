@@ -29,11 +29,13 @@ export interface SlaDeadlinePayload {
 
 /** The key prefix of every SLA deadline of a conversation. */
 export const slaKeyPrefix = (conversationId: string): string => `sla:${conversationId}:`
+/** The key prefix of a conversation's clock deadlines (warnings and breaches, not the acknowledgement). */
+export const slaClockKeyPrefix = (conversationId: string): string => `${slaKeyPrefix(conversationId)}clock:`
 const targetPrefix = (conversationId: string, target: SlaTarget) =>
-  `${slaKeyPrefix(conversationId)}${target}:`
-/** The key of a clock's warning or breach deadline. */
-export const slaDeadlineKey = (conversationId: string, target: SlaTarget, phase: SlaPhase): string =>
-  `${targetPrefix(conversationId, target)}${phase}`
+  `${slaClockKeyPrefix(conversationId)}${target}:`
+/** The key of a clock's deadline (its warning, then its breach). */
+export const slaDeadlineKey = (conversationId: string, target: SlaTarget): string =>
+  `${targetPrefix(conversationId, target)}due`
 /** The key of a conversation's pending auto-acknowledgement. */
 export const ackDeadlineKey = (conversationId: string): string => `${slaKeyPrefix(conversationId)}ack`
 
@@ -122,24 +124,21 @@ const running = (clock: SlaClock, now: Date, policy: SlaPolicy): SlaClock => {
   return { ...clock, state: "running", runningSince: now, dueAt, warnAt }
 }
 
+// One deadline row per running clock: its next event. The warning's handler arms the breach
+// under the same key, so a million clocks are a million rows, not two million.
 const deadlinesOf = (conversationId: string, clock: SlaClock): NewDeadline[] => {
-  const base = { conversationId, target: clock.target, startedAt: clock.startedAt.getTime() }
-  const out: NewDeadline[] = []
+  const base = {
+    conversationId,
+    target: clock.target,
+    startedAt: clock.startedAt.getTime(),
+    dueAt: clock.dueAt?.getTime()
+  }
+  const key = slaDeadlineKey(conversationId, clock.target)
   if (!clock.warned && !clock.breached && clock.warnAt !== undefined)
-    out.push({
-      key: slaDeadlineKey(conversationId, clock.target, "warning"),
-      kind: slaDeadlineKind,
-      dueAt: clock.warnAt,
-      payload: { ...base, phase: "warning", dueAt: clock.dueAt?.getTime() }
-    })
+    return [{ key, kind: slaDeadlineKind, dueAt: clock.warnAt, payload: { ...base, phase: "warning" } }]
   if (!clock.breached && clock.dueAt !== undefined)
-    out.push({
-      key: slaDeadlineKey(conversationId, clock.target, "breach"),
-      kind: slaDeadlineKind,
-      dueAt: clock.dueAt,
-      payload: { ...base, phase: "breach", dueAt: clock.dueAt.getTime() }
-    })
-  return out
+    return [{ key, kind: slaDeadlineKind, dueAt: clock.dueAt, payload: { ...base, phase: "breach" } }]
+  return []
 }
 
 const startClock = (
@@ -373,9 +372,11 @@ export const onDeadline = (input: {
   if (clock === undefined || payload.phase === "ack") return finish(b)
   const used = usedBy(clock, now, input.policyOf(clock))
   if (payload.phase === "warning" && !clock.warned && !clock.breached) {
-    b.clocks[index] = { ...clock, warned: true, warnAt: undefined }
+    const warned: SlaClock = { ...clock, warned: true, warnAt: undefined }
+    b.clocks[index] = warned
     b.changed = true
     b.events.push({ _tag: "sla.warning", conversationId: conversation.id, ...timing(clock, used) })
+    b.arm.push(...deadlinesOf(conversation.id, warned))
   } else if (payload.phase === "breach" && !clock.breached) {
     b.clocks[index] = { ...clock, warned: true, breached: true, warnAt: undefined }
     b.changed = true
@@ -395,6 +396,10 @@ export const onDeadline = (input: {
   }
   return finish(b)
 }
+
+/** Every warning and breach deadline that `state` expects to be armed. */
+export const expectedDeadlines = (conversationId: string, state: SlaClockState): NewDeadline[] =>
+  state.clocks.flatMap((clock) => (clock.state === "running" ? deadlinesOf(conversationId, clock) : []))
 
 /** The running response clock (first or next) of a state: what the customer is waiting for. */
 export const responseClock = (state: SlaClockState): SlaClock | undefined =>

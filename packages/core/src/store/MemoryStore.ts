@@ -5,6 +5,8 @@ import { contactOf, conversationOf, DialogiEvent } from "../domain/Event.js"
 import type { ContactId, ConversationId, EventSeq, MessageId } from "../domain/Ids.js"
 import { Message } from "../domain/Message.js"
 import { canSee, makeMemoryRoutingState, makeMemoryRoutingTx } from "../routing/MemoryRoutingTx.js"
+import type { SlaClockRow, SlaOutcome, SlaPolicyRecord } from "../sla/SlaClock.js"
+import { aggregateSlaOutcomes } from "../sla/SlaReport.js"
 import { conversationCursor, matchesFilter, sortConversations } from "./conversationListing.js"
 import { composeIngestOps, type StoreTxBase } from "./ingestComposites.js"
 import { retryDelay } from "./retryDelay.js"
@@ -104,6 +106,11 @@ interface State {
   deadlines: Map<string, Deadline>
   /** kind -> heap of its deadlines (with stale entries, skipped on read). */
   deadlineHeaps: Map<string, DeadlineHeap>
+  slaClocks: Map<string, SlaClockRow>
+  /** `conversationId target startedAt` -> outcome. */
+  slaOutcomes: Map<string, SlaOutcome>
+  /** `id version` -> recorded policy. */
+  slaPolicies: Map<string, SlaPolicyRecord>
 }
 
 const identityKey = (channel: string, address: string) => `${channel}\u0000${address}`
@@ -127,7 +134,10 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
       jobs: [],
       jobKeys: new Set(),
       deadlines: new Map(),
-      deadlineHeaps: new Map()
+      deadlineHeaps: new Map(),
+      slaClocks: new Map(),
+      slaOutcomes: new Map(),
+      slaPolicies: new Map()
     }
     const mutex = yield* Effect.makeSemaphore(1)
     const listeners = new Set<(seq: number) => void>()
@@ -468,14 +478,65 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           return keys.length
         }),
       getDeadline: (key) => Effect.sync(() => state.deadlines.get(key)),
+      now: () => Effect.sync(() => new Date()),
+      getSlaClocks: (ids, options) =>
+        Effect.sync(() => ({
+          now: new Date(),
+          rows: [...new Set(ids)].flatMap((id) => {
+            const row = state.slaClocks.get(id)
+            return row === undefined ? [] : [row]
+          }),
+          conversations:
+            options?.withConversations === true
+              ? [...new Set(ids)].flatMap((id) => {
+                  const c = state.conversations.get(id)
+                  return c === undefined ? [] : [c]
+                })
+              : []
+        })),
+      putSlaClocks: (rows, outcomes = []) =>
+        Effect.sync(() => {
+          for (const row of rows) setIn(state.slaClocks, row.conversationId as string, row)
+          for (const o of outcomes) {
+            const key = `${o.conversationId} ${o.target} ${o.startedAt.getTime()}`
+            const before = state.slaOutcomes.get(key)
+            setIn(
+              state.slaOutcomes,
+              key,
+              before === undefined
+                ? o
+                : {
+                    ...before,
+                    breached: before.breached || o.breached,
+                    businessMs: o.businessMs ?? before.businessMs
+                  }
+            )
+          }
+        }),
+      recordSlaPolicies: (policies) =>
+        Effect.sync(() =>
+          policies.filter((p) => {
+            const key = `${p.id} ${p.version}`
+            if (state.slaPolicies.has(key)) return false
+            setIn(state.slaPolicies, key, p)
+            return true
+          })
+        ),
+      getSlaPolicies: (keys) =>
+        Effect.sync(() =>
+          keys.flatMap((k) => {
+            const p = state.slaPolicies.get(`${k.id} ${k.version}`)
+            return p === undefined ? [] : [p]
+          })
+        ),
+      slaReport: (query) => Effect.sync(() => aggregateSlaOutcomes(state.slaOutcomes.values(), query)),
       routing: makeMemoryRoutingTx({
         state: routingState,
         setIn,
         conversations: () => state.conversations.values(),
         conversation: (id) => state.conversations.get(id),
         messages: () => state.messages.values()
-      }),
-      now: () => Effect.sync(() => new Date())
+      })
     }
     const tx: StoreTx = { ...base, ...composeIngestOps(base) }
 
@@ -611,6 +672,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
               putDeadline(d.key, undefined)
             }
           due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
+          if (due.length > 0 && options?.prefetch) yield* options.prefetch(due, t)
           for (const d of due) {
             // A savepoint: a failed handler undoes only its own writes.
             const mark = undo!.length
@@ -627,6 +689,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
               })
             options?.onError?.(Cause.squash(exit.cause), d)
           }
+          if (due.length > 0 && options?.beforeCommit) yield* options.beforeCommit(t)
           return due.length
         })
       )

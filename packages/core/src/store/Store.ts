@@ -6,6 +6,13 @@ import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import type { ContactId, ConversationId, MergeId, MessageId } from "../domain/Ids.js"
 import type { DeliveryStatus, Message } from "../domain/Message.js"
 import type { RoutingTx } from "../routing/RoutingStore.js"
+import type {
+  SlaClockRow,
+  SlaOutcome,
+  SlaPolicyRecord,
+  SlaReportLine,
+  SlaReportQuery
+} from "../sla/SlaClock.js"
 
 /** An identity's key: its channel and normalized address. */
 export interface IdentityKey {
@@ -146,6 +153,18 @@ export interface DeadlineRunOptions {
   readonly onClaim?: ((claimed: number, ms: number) => void) | undefined
   /** Told about handler failures (the deadline is retried) and claim errors (the loop retries). */
   readonly onError?: ((error: unknown, deadline?: Deadline) => void) | undefined
+  /**
+   * Called once per claimed batch, in its transaction, before the handlers: lets them read what
+   * the whole batch needs in one statement instead of one per deadline. A failure fails the batch.
+   */
+  readonly prefetch?:
+    | ((deadlines: ReadonlyArray<Deadline>, tx: StoreTx) => Effect.Effect<void, StoreError>)
+    | undefined
+  /**
+   * Called once per claimed batch, in its transaction, after the handlers and before commit:
+   * lets handlers that buffered their writes flush them in bulk. A failure fails the batch.
+   */
+  readonly beforeCommit?: ((tx: StoreTx) => Effect.Effect<void, StoreError>) | undefined
 }
 
 /** The delay before the retry that follows failure number `attempts` (1-based). */
@@ -178,6 +197,10 @@ export interface IngestWrites {
   /** Appended last, after every row above; may be empty. */
   readonly events: ReadonlyArray<EventBody>
   readonly at: Date
+  /** SLA clock rows the batch started or resumed, upserted in one statement (absent: none). */
+  readonly slaClocks?: ReadonlyArray<SlaClockRow> | undefined
+  /** Deadlines the batch arms (SLA warnings, breaches, acknowledgements), in one statement. */
+  readonly deadlines?: ReadonlyArray<NewDeadline> | undefined
 }
 
 /**
@@ -301,6 +324,52 @@ export interface StoreTx {
 
   /** Participants, teams, queues, handoffs and callbacks, in this transaction. */
   readonly routing: RoutingTx
+
+  // SLA state: one clock row per conversation, the outcome of every finished clock cycle (for
+  // reports), and the policy versions clocks refer to.
+
+  /**
+   * The SLA clock rows of these conversations (missing ones are absent) and the store's clock
+   * (as {@link now}) in the same round trip, for the transitions that need both.
+   */
+  readonly getSlaClocks: (
+    conversationIds: ReadonlyArray<ConversationId>,
+    options?: {
+      /** Also return the conversations (one statement instead of two). */
+      readonly withConversations?: boolean | undefined
+    }
+  ) => Effect.Effect<
+    {
+      readonly now: Date
+      /** Locked until commit (FOR UPDATE on SQL stores): clock transitions read, change, write. */
+      readonly rows: ReadonlyArray<SlaClockRow>
+      readonly conversations: ReadonlyArray<Conversation>
+    },
+    StoreError
+  >
+  /**
+   * Upserts clock rows by conversation (with repeated ids the last one wins) and records
+   * outcomes, one per (conversation, target, startedAt), in one statement. An outcome already
+   * recorded keeps its `at`, `breached` becomes true if either says so, and a `businessMs` given
+   * fills in.
+   */
+  readonly putSlaClocks: (
+    rows: ReadonlyArray<SlaClockRow>,
+    outcomes?: ReadonlyArray<SlaOutcome>
+  ) => Effect.Effect<void, StoreError>
+  /** Records policy versions; returns those that were not recorded before (by id and version). */
+  readonly recordSlaPolicies: (
+    policies: ReadonlyArray<SlaPolicyRecord>
+  ) => Effect.Effect<ReadonlyArray<SlaPolicyRecord>, StoreError>
+  /** The recorded policy versions among `keys`. */
+  readonly getSlaPolicies: (
+    keys: ReadonlyArray<{ readonly id: string; readonly version: string }>
+  ) => Effect.Effect<ReadonlyArray<SlaPolicyRecord>, StoreError>
+  /**
+   * Outcomes decided in `[from, to)`, aggregated per group and target by the store (in SQL on
+   * SQL stores): cycles, breaches and the 50th/90th percentiles of business time.
+   */
+  readonly slaReport: (query: SlaReportQuery) => Effect.Effect<ReadonlyArray<SlaReportLine>, StoreError>
 
   // Ingest composites: what a group-commit batch does, in as few round trips as the store can.
   // A store may implement them with the methods above; the SQL store makes each one statement,

@@ -31,6 +31,10 @@ export const composeIngestOps = (
       yield* tx.insertConversations(writes.newConversations)
       const insertedMessageIds = yield* tx.insertMessages(writes.messages)
       yield* tx.updateConversations(writes.updatedConversations)
+      if (writes.slaClocks !== undefined && writes.slaClocks.length > 0)
+        yield* tx.putSlaClocks(writes.slaClocks)
+      if (writes.deadlines !== undefined && writes.deadlines.length > 0)
+        yield* tx.armDeadlines(writes.deadlines)
       const events = writes.events.length > 0 ? yield* tx.appendEvents(writes.events, writes.at) : []
       return { insertedMessageIds, events }
     })

@@ -1,15 +1,19 @@
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   BusinessCalendar,
   type ContactId,
   Conversation,
   type ConversationId,
+  decodeClockState,
   emptyClockState,
+  encodeClockState,
   onDeadline,
   onInbound,
   onPublicReply,
   onStatusChange,
   type SlaClock,
+  SlaClockState,
   SlaPolicy,
   type SlaStep,
   slaDeadlineKey
@@ -78,14 +82,11 @@ describe("clock transitions", () => {
     expect(clock(step, "first_response")?.warnAt).toEqual(new Date("2026-03-04T11:00:00Z"))
     // 16 business hours from Wednesday 10:00: Wednesday 7 h, Thursday 8 h, Friday 1 h -> Friday 10:00.
     expect(clock(step, "resolution")?.dueAt).toEqual(new Date("2026-03-06T08:00:00Z"))
-    expect(step.arm.map((d) => d.key).sort()).toEqual(
-      [
-        slaDeadlineKey("cv_1", "first_response", "breach"),
-        slaDeadlineKey("cv_1", "first_response", "warning"),
-        slaDeadlineKey("cv_1", "resolution", "breach"),
-        slaDeadlineKey("cv_1", "resolution", "warning")
-      ].sort()
-    )
+    // One deadline per clock: its warning first (the warning arms the breach).
+    expect(step.arm.map((d) => [d.key, d.payload.phase, d.dueAt])).toEqual([
+      [slaDeadlineKey("cv_1", "first_response"), "warning", new Date("2026-03-04T11:00:00Z")],
+      [slaDeadlineKey("cv_1", "resolution"), "warning", clock(step, "resolution")!.warnAt]
+    ])
     expect(step.events).toEqual([])
   })
 
@@ -116,7 +117,7 @@ describe("clock transitions", () => {
         agent: "anna"
       })
     ])
-    expect(replied.cancel).toEqual(["sla:cv_1:first_response:"])
+    expect(replied.cancel).toEqual(["sla:cv_1:clock:first_response:"])
     expect(replied.state.responded).toBe(true)
     expect(clock(replied, "resolution")).toBeDefined()
     // The next customer message starts a next-response clock (2 business hours).
@@ -138,7 +139,9 @@ describe("clock transitions", () => {
     })
     expect(clock(paused, "first_response")).toMatchObject({ state: "paused", usedMs: HOUR, dueAt: undefined })
     expect(paused.arm).toEqual([])
-    expect(new Set(paused.cancel)).toEqual(new Set(["sla:cv_1:first_response:", "sla:cv_1:resolution:"]))
+    expect(new Set(paused.cancel)).toEqual(
+      new Set(["sla:cv_1:clock:first_response:", "sla:cv_1:clock:resolution:"])
+    )
     // The customer answers at 16:00: 3 of the 4 hours remain, 1 today -> due Thursday 11:00 Helsinki.
     const resumed = inbound(paused.state, new Date("2026-03-04T14:00:00Z"), "waiting_on_customer")
     expect(clock(resumed, "first_response")).toMatchObject({
@@ -146,7 +149,7 @@ describe("clock transitions", () => {
       usedMs: HOUR,
       dueAt: new Date("2026-03-05T09:00:00Z")
     })
-    expect(resumed.arm.some((d) => d.key === slaDeadlineKey("cv_1", "first_response", "breach"))).toBe(true)
+    expect(resumed.arm.some((d) => d.key === slaDeadlineKey("cv_1", "first_response"))).toBe(true)
   })
 
   it("a policy that does not pause on snoozed keeps counting", () => {
@@ -191,6 +194,13 @@ describe("clock transitions", () => {
       policyOf
     })
     expect(warned.events.map((e) => e._tag)).toEqual(["sla.warning"])
+    expect(warned.arm).toEqual([
+      expect.objectContaining({
+        key: slaDeadlineKey("cv_1", "first_response"),
+        dueAt: c.dueAt,
+        payload: expect.objectContaining({ phase: "breach" })
+      })
+    ])
     const again = onDeadline({
       conversation: conversation(),
       state: warned.state,
@@ -285,5 +295,25 @@ describe("clock transitions", () => {
     expect(first.arm.filter((d) => d.key === "sla:cv_1:ack")).toHaveLength(1)
     expect(step(first.state, true).arm).toEqual([])
     expect(step(emptyClockState, false).arm.some((d) => d.key === "sla:cv_1:ack")).toBe(false)
+  })
+})
+
+describe("clock state encoding", () => {
+  it("the hand-written encoder gives what Schema.encodeSync gives", () => {
+    const started = inbound()
+    const paused = onStatusChange({
+      conversation: conversation("snoozed"),
+      from: "open",
+      to: "snoozed",
+      state: started.state,
+      now: at(wednesday10, HOUR),
+      policy,
+      policyOf
+    })
+    for (const state of [started.state, paused.state, emptyClockState]) {
+      const byHand = JSON.parse(JSON.stringify(encodeClockState(state)))
+      expect(byHand).toEqual(JSON.parse(JSON.stringify(Schema.encodeSync(SlaClockState)(state))))
+      expect(decodeClockState(byHand)).toEqual(state)
+    }
   })
 })

@@ -119,6 +119,7 @@ export const makeDeadlineClaimer = (deps: DeadlineClaimerDeps) => {
           )
           options?.onClaim?.(rows.length, performance.now() - started)
           const due = rows.map(deadlineOf).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
+          if (due.length > 0 && options?.prefetch) yield* options.prefetch(due, tx)
           for (const d of due) {
             // Careful mode: a savepoint per deadline, so a failing handler undoes only its own
             // writes. Savepoints are not released; a batch stays under the 64 subtransactions
@@ -161,6 +162,7 @@ export const makeDeadlineClaimer = (deps: DeadlineClaimerDeps) => {
             )
             if (queue === undefined) options?.onError?.(error, d)
           }
+          if (due.length > 0 && options?.beforeCommit) yield* options.beforeCommit(tx)
           return due.length
         })
         const exit = yield* Effect.exit(restore(run))

@@ -2,6 +2,7 @@ import { Deferred, Effect, Queue, Schedule } from "effect"
 import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
 import type { StoreError } from "../../domain/Errors.js"
 import type { StoreService } from "../../store/Store.js"
+import type { SlaEngine } from "../sla/SlaEngine.js"
 import { ingestBatch, type OpenedHook } from "./ingestBatch.js"
 import { type IngestResult, ingestLockKeys } from "./ingestOne.js"
 
@@ -32,6 +33,7 @@ export const makeIngestBatcher = (
   options: {
     maxBatch: number
     concurrency: number
+    sla?: SlaEngine | undefined
     /** Told, in the batch's transaction, which conversations the batch opened (routing arms their routing). */
     onOpened?: OpenedHook | undefined
   }
@@ -46,6 +48,7 @@ export const makeIngestBatcher = (
             tx,
             batch.map((p) => p.envelope),
             new Date(),
+            options.sla,
             options.onOpened
           ),
         // Taken in the round trip that opens the transaction.

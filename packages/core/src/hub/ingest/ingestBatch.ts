@@ -7,6 +7,7 @@ import type { EventBody } from "../../domain/Event.js"
 import type { ContactId, ConversationId } from "../../domain/Ids.js"
 import type { Message } from "../../domain/Message.js"
 import type { IdentityKey, IngestWrites, NewMessage, ProviderMessageKey, StoreTx } from "../../store/Store.js"
+import type { SlaEngine, SlaInbound } from "../sla/SlaEngine.js"
 import { afterInbound, inboundMessage, newContact, newConversation } from "./inboundRows.js"
 import { type IngestResult, ingestOne, maxReferences } from "./ingestOne.js"
 
@@ -32,7 +33,8 @@ const planSegment = (
   tx: StoreTx,
   envelopes: ReadonlyArray<InboundEnvelope>,
   now: Date,
-  events: EventBody[]
+  events: EventBody[],
+  slaInbound: SlaInbound[] | undefined
 ): Effect.Effect<{ results: ReadonlyArray<IngestResult>; writes: SegmentWrites }, StoreError> =>
   Effect.gen(function* () {
     // Also locks the contacts found: another instance may be threading a message of the same
@@ -145,6 +147,12 @@ const planSegment = (
       known.set(providerKey, message)
       replied.set(providerKey, message)
 
+      // SLA: the conversation as this message found it, for the clock transitions at batch end.
+      slaInbound?.push({
+        conversation,
+        channel: envelope.channel,
+        automated: envelope.metadata.automated === true
+      })
       if (conversation.status !== "open")
         events.push({
           _tag: "conversation.status_changed",
@@ -205,10 +213,12 @@ export const ingestBatch = (
   tx: StoreTx,
   envelopes: ReadonlyArray<InboundEnvelope>,
   now: Date,
+  sla?: SlaEngine | undefined,
   onOpened?: OpenedHook | undefined
 ): Effect.Effect<ReadonlyArray<IngestResult>, StoreError> =>
   Effect.gen(function* () {
     const events: EventBody[] = []
+    const slaInbound: SlaInbound[] | undefined = sla?.enabled ? [] : undefined
     const results: IngestResult[] = []
     let run: InboundEnvelope[] = []
     for (const envelope of envelopes) {
@@ -217,15 +227,23 @@ export const ingestBatch = (
         continue
       }
       if (run.length > 0) {
-        const planned = yield* planSegment(tx, run, now, events)
+        const planned = yield* planSegment(tx, run, now, events, slaInbound)
         yield* applyWrites(tx, planned.writes, [], now)
         results.push(...planned.results)
       }
       run = []
-      results.push(yield* ingestOne(tx, envelope, now, events))
+      results.push(yield* ingestOne(tx, envelope, now, events, slaInbound))
     }
-    const last = run.length > 0 ? yield* planSegment(tx, run, now, events) : { results: [], writes: noWrites }
-    yield* applyWrites(tx, last.writes, events, now)
+    const last =
+      run.length > 0
+        ? yield* planSegment(tx, run, now, events, slaInbound)
+        : { results: [], writes: noWrites }
+    // SLA clocks of the whole batch: one bulk read, written with the last segment's rows.
+    const slaWrites =
+      sla !== undefined && slaInbound !== undefined && slaInbound.length > 0
+        ? yield* sla.planInbound(tx, slaInbound)
+        : {}
+    yield* applyWrites(tx, { ...last.writes, ...slaWrites }, events, now)
     // One statement for the whole batch, and none when it opened nothing.
     if (onOpened !== undefined) {
       const opened = events.flatMap((e) =>

@@ -7,6 +7,7 @@ import type { ContactId, ConversationId, MessageId } from "../../domain/Ids.js"
 import { findMessageByProviderId, findOpenConversation, getConversation } from "../../store/rowLookups.js"
 import type { StoreTx } from "../../store/Store.js"
 import { mergeContacts } from "../contactMerge.js"
+import type { SlaInbound } from "../sla/SlaEngine.js"
 import { afterInbound, inboundMessage, newContact, newConversation } from "./inboundRows.js"
 
 /** What ingesting one envelope produced. */
@@ -149,7 +150,8 @@ export const ingestOne = (
   tx: StoreTx,
   envelope: InboundEnvelope,
   now: Date,
-  events: EventBody[]
+  events: EventBody[],
+  slaInbound?: SlaInbound[] | undefined
 ): Effect.Effect<IngestResult, StoreError> =>
   Effect.gen(function* () {
     const existing = yield* findMessageByProviderId(tx, envelope.channel, envelope.providerMessageId)
@@ -170,6 +172,11 @@ export const ingestOne = (
     // The message lock is held, so a conflict here means a concurrent writer ignored it: retry.
     if (inserted.length !== 1)
       return yield* new StoreError({ message: "provider message id inserted concurrently", transient: true })
+    slaInbound?.push({
+      conversation,
+      channel: envelope.channel,
+      automated: envelope.metadata.automated === true
+    })
     const reopened = conversation.status !== "open"
     yield* tx.updateConversations([afterInbound(conversation, envelope, now)])
     if (reopened)
