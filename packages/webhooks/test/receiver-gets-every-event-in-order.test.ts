@@ -44,11 +44,13 @@ describe.each(storeKinds)("webhook deliveries on $name", (kind) => {
       expect(receiver.accepted.every((r) => r.type === "message.received")).toBe(true)
       expect(receiver.rejected).toEqual([])
       expect(await webhooks.deadLetters()).toEqual([])
-      expect(await webhooks.status("crm")).toEqual({
-        subscriptionId: "crm",
-        cursor: events.at(-1)!.seq,
-        inFlight: undefined
-      })
+      await eventually(async () =>
+        expect(await webhooks.status("crm")).toEqual({
+          subscriptionId: "crm",
+          cursor: events.at(-1)!.seq,
+          inFlight: undefined
+        })
+      )
     } finally {
       await webhooks.close()
       await hub.close()
