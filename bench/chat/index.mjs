@@ -59,6 +59,7 @@ const parse = (argv) => {
   }
 }
 
+const ms = (x) => (x === Number.POSITIVE_INFINITY ? "inf" : fmt(x, 1))
 const percentile = (sorted, p) =>
   sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -172,6 +173,10 @@ const runOne = async (target, options, settings) => {
   for (const socket of visitors) socket.terminate()
   agent.terminate()
   const final = await server.ask("stop")
+  // Percentiles are over everything sent: a message never acked or delivered counts as
+  // infinitely late, so a collapse cannot hide behind the few that made it.
+  for (let i = storedMs.length + refused; i < total; i++) storedMs.push(Number.POSITIVE_INFINITY)
+  for (let i = deliveredMs.length; i < total; i++) deliveredMs.push(Number.POSITIVE_INFINITY)
   storedMs.sort((a, b) => a - b)
   deliveredMs.sort((a, b) => a - b)
   return {
@@ -235,7 +240,7 @@ export const main = async (argv) => {
       const r = await runOne(target, options, settings)
       results.push(r)
       console.log(
-        `${target.padEnd(8)} connect ${fmt(r.connectPerS)}/s | sent ${r.sent} at ${fmt(r.sendRate)}/s | stored (ack) p50 ${fmt(r.storedP50, 1)} ms p99 ${fmt(r.storedP99, 1)} ms | delivered p50 ${fmt(r.deliveredP50, 1)} ms p99 ${fmt(r.deliveredP99, 1)} ms max ${fmt(r.deliveredMax)} ms | lost ${r.lost} dup ${r.duplicates} refused ${r.refused} | RSS idle ${fmt(r.rssIdleMb)} MB, ${fmt(r.kbPerSocket, 1)} KB/socket, loaded ${fmt(r.rssLoadedMb)} MB, peak ${fmt(r.peakRssMb)} MB`
+        `${target.padEnd(8)} connect ${fmt(r.connectPerS)}/s | sent ${r.sent} at ${fmt(r.sendRate)}/s | stored (ack) p50 ${ms(r.storedP50)} ms p99 ${ms(r.storedP99)} ms | delivered p50 ${ms(r.deliveredP50)} ms p99 ${ms(r.deliveredP99)} ms max ${ms(r.deliveredMax)} ms | not delivered within 60 s: ${r.lost}, dup ${r.duplicates} refused ${r.refused} | RSS idle ${fmt(r.rssIdleMb)} MB, ${fmt(r.kbPerSocket, 1)} KB/socket, loaded ${fmt(r.rssLoadedMb)} MB, peak ${fmt(r.peakRssMb)} MB`
       )
     } catch (error) {
       console.log(`${target}: FAILED ${error.message}`)
@@ -248,7 +253,7 @@ export const main = async (argv) => {
   const base = results.find((r) => r.target === "baseline" && !r.error)
   const problems = results.filter((r) => r.error || r.lost > 0 || r.duplicates > 0)
   console.log(
-    `RESULT chat sockets=${ours?.sockets ?? "-"} p99_ms=${fmt(ours?.deliveredP99, 1)} baseline_p99_ms=${fmt(base?.deliveredP99, 1)} ratio=${ours && base ? (ours.deliveredP99 / base.deliveredP99).toFixed(2) : "-"} rss_mb=${fmt(ours?.peakRssMb)}`
+    `RESULT chat sockets=${ours?.sockets ?? "-"} p99_ms=${ours ? ms(ours.deliveredP99) : "-"} baseline_p99_ms=${base ? ms(base.deliveredP99) : "-"} ratio=${ours && base ? (ours.deliveredP99 === Number.POSITIVE_INFINITY ? "inf" : (ours.deliveredP99 / base.deliveredP99).toFixed(2)) : "-"} rss_mb=${fmt(ours?.peakRssMb)}`
   )
   return problems.length > 0 ? 1 : 0
 }
