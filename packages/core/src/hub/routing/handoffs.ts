@@ -13,7 +13,7 @@ import {
   RoutingNotFound
 } from "../../routing/RoutingErrors.js"
 import type { StoreTx } from "../../store/Store.js"
-import { armDrains, type LogFn, lockKey, placeInTeam, routingKey } from "./placement.js"
+import { armDrains, type LogFn, lockKey, placeInTeam, routingKey, sameAssignee } from "./placement.js"
 import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
 import { routeByRules } from "./routeByRules.js"
 
@@ -52,9 +52,6 @@ export const transcriptEntry = (m: Message): TranscriptEntry => {
     at: m.sentAt.getTime()
   }
 }
-
-const sameAssignee = (a: Assignee, b: Assignee) =>
-  a._tag === b._tag && (a._tag === "none" || (b._tag !== "none" && a.id === b.id))
 
 /** Asks someone to take a conversation over; the current owner keeps it until then. */
 export const requestHandoff = (

@@ -78,7 +78,8 @@ const strategyOf = (options: ResolvedRoutingOptions, team: Team, log: LogFn) => 
 /** Where log lines go. */
 export type LogFn = (level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void
 
-const sameAssignee = (a: Assignee, b: Assignee) =>
+/** Whether two assignees are the same owner. */
+export const sameAssignee = (a: Assignee, b: Assignee): boolean =>
   a._tag === b._tag && (a._tag === "none" || (b._tag !== "none" && a.id === b.id))
 
 /** The request routing makes for a conversation. */
