@@ -1,4 +1,5 @@
 import {
+  BusinessCalendar,
   type ChannelName,
   Contact,
   type ContactId,
@@ -8,7 +9,8 @@ import {
   Identity,
   type MergeId,
   Message,
-  type MessageId
+  type MessageId,
+  SlaPolicy
 } from "@dialogi/core"
 import { Schema } from "effect"
 import { expect, it } from "vitest"
@@ -125,7 +127,48 @@ const bodies: ReadonlyArray<EventBody> = [
   { _tag: "callback.in_progress", conversationId, callbackId: "k", by: "a" },
   { _tag: "callback.completed", conversationId, callbackId: "k" },
   { _tag: "callback.missed", conversationId, callbackId: "k", reason: "r" },
-  { _tag: "callback.rebook_offered", conversationId, callbackId: "k", messageId: "m2", channel: "sms" }
+  { _tag: "callback.rebook_offered", conversationId, callbackId: "k", messageId: "m2", channel: "sms" },
+  {
+    _tag: "sla.warning",
+    conversationId,
+    policyId: "p",
+    target: "first_response",
+    dueAt: 9000,
+    targetMs: 100,
+    businessMs: 80
+  },
+  {
+    _tag: "sla.breached",
+    conversationId,
+    policyId: "p",
+    target: "resolution",
+    targetMs: 100,
+    businessMs: 100
+  },
+  {
+    _tag: "sla.met",
+    conversationId,
+    policyId: "p",
+    target: "next_response",
+    dueAt: 9000,
+    targetMs: 100,
+    businessMs: 12.5
+  },
+  {
+    _tag: "sla.policy_changed",
+    policyId: "p",
+    version: "0123456789abcdef",
+    policy: new SlaPolicy({
+      id: "p",
+      match: { channels: [email], tags: ["vip"], contactAttributes: { plan: "gold" } },
+      targets: { firstResponse: 100 },
+      calendar: new BusinessCalendar({
+        timeZone: "Europe/Helsinki",
+        weekly: { monday: ["09:00-17:00"] },
+        holidays: [{ date: "2026-12-24", hours: ["09:00-12:00"] }]
+      })
+    })
+  }
 ]
 
 it("encodes every kind of event body exactly like Schema.encode, as stored JSON", () => {
