@@ -9,6 +9,7 @@ export {
   verifyWebhook,
   verifyWebhookEffect,
   verifyWebhookEither,
+  verifyWebhookRequest,
   type WebhookHeaders,
   WebhookVerificationError
 } from "./verifyWebhook.js"

@@ -115,3 +115,14 @@ export const verifyWebhookEffect = (
   options?: VerifyWebhookOptions
 ): Effect.Effect<VerifiedWebhook, WebhookVerificationError> =>
   Effect.suspend(() => verifyWebhookEither(secrets, headers, body, options))
+
+/**
+ * {@link verifyWebhook} for a fetch-style `Request` (Hono, Next.js route handlers, Deno, Bun,
+ * dialogi's own webhook handlers): reads the raw body once and verifies it.
+ */
+export const verifyWebhookRequest = async (
+  secrets: string | ReadonlyArray<string>,
+  request: Request,
+  options?: VerifyWebhookOptions
+): Promise<VerifiedWebhook> =>
+  verifyWebhook(secrets, request.headers, new Uint8Array(await request.arrayBuffer()), options)

@@ -95,4 +95,39 @@ describe.each(storeKinds)("webhook deliveries on $name", (kind) => {
       await cleanup()
     }
   }, 120_000)
+
+  it.skipIf(!kind.multiInstance)(
+    "two instances on one database deliver every event once, in order",
+    async () => {
+      const { store, reopen, cleanup } = await kind.make()
+      const secret = generateWebhookSecret()
+      const receiver = await startReceiver([secret])
+      const hub = await createHub({ store })
+      const subscriptions = [
+        { id: "crm", url: receiver.url, secrets: [secret], eventTypes: ["message.received"] }
+      ]
+      const options = { subscriptions, retryDelayMs: kind.retryDelayMs }
+      // On PostgreSQL the second instance has its own connection pool, as another process would.
+      const one = await createWebhooks({ store, ...options })
+      const two = await createWebhooks({ store: await reopen(), ...options })
+      try {
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) => hub.ingest(inboundEmail(`person${i % 6}`, `message ${i}`)))
+        )
+        await eventually(() => expect(receiver.accepted).toHaveLength(30), 60_000)
+        await sleep(1_000)
+        const expected = (await hub.events.after(0, 1_000))
+          .filter((e) => e.body._tag === "message.received")
+          .map((e) => webhookIdOf(e.seq))
+        expect(receiver.accepted.map((r) => r.id)).toEqual(expected)
+      } finally {
+        await two.close()
+        await one.close()
+        await hub.close()
+        await receiver.close()
+        await cleanup()
+      }
+    },
+    120_000
+  )
 })

@@ -5,6 +5,7 @@ import {
   signWebhook,
   verifyWebhook,
   verifyWebhookEither,
+  verifyWebhookRequest,
   WebhookVerificationError
 } from "../src/index.js"
 
@@ -59,6 +60,16 @@ describe("Standard Webhooks signatures", () => {
     expect(verifyWebhook(secret, { ...headers, host: "x" }, new TextEncoder().encode(body), { now }).id).toBe(
       "evt_7"
     )
+  })
+
+  it("verifies a fetch-style Request in one call", async () => {
+    const secret = generateWebhookSecret()
+    const request = new Request("https://crm.example.com/hooks", {
+      method: "POST",
+      headers: signWebhook([secret], "evt_7", seconds, body),
+      body
+    })
+    expect((await verifyWebhookRequest(secret, request, { now })).payload.type).toBe("message.received")
   })
 
   it("refuses tampering, replays outside the tolerance, missing headers and bad secrets", () => {

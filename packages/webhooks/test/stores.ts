@@ -14,6 +14,8 @@ export interface StoreKind {
   }>
   /** pg-boss counts retry delays in whole seconds; the memory store in milliseconds. */
   readonly retryDelayMs: number
+  /** Whether several sender instances can share it (PGlite is embedded in one process). */
+  readonly multiInstance: boolean
 }
 
 const databaseUrl = requiredDatabaseUrl()
@@ -23,6 +25,8 @@ export const storeKinds: ReadonlyArray<StoreKind> = [
   {
     name: "memory",
     retryDelayMs: 100,
+    // Two senders in one process share the store object.
+    multiInstance: true,
     make: async () => {
       const store = await Effect.runPromise(MemoryStore.makeMemoryStore())
       // The memory store lives in the process: a "restart" of the sender keeps the same store.
@@ -32,6 +36,7 @@ export const storeKinds: ReadonlyArray<StoreKind> = [
   {
     name: "pglite",
     retryDelayMs: 1000,
+    multiInstance: false,
     make: async () => {
       const store = await pgliteStore()
       return { store, reopen: async () => store, cleanup: async () => {} }
@@ -43,6 +48,7 @@ export const storeKinds: ReadonlyArray<StoreKind> = [
         {
           name: "postgres",
           retryDelayMs: 1000,
+          multiInstance: true,
           make: async () => {
             const database = await createTestDatabase(databaseUrl)
             const store = await postgresStore({ connectionString: database.url })
