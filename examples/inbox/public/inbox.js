@@ -346,8 +346,15 @@ const renderThread = () => {
   const send = el("button", { type: "button", id: "send-reply" }, "Send reply")
   const note = el("button", { type: "button", id: "add-note" }, "Add internal note")
   const submit = async (path, body) => {
-    if (!text.value.trim()) return
-    if (await post(path, body, error)) state.draft = ""
+    const written = text.value
+    if (!written.trim()) return
+    // Cleared before the refresh re-renders the composer; put back if the server refused it.
+    state.draft = ""
+    if (!(await post(path, body, error))) {
+      state.draft = written
+      const current = document.getElementById("reply-text")
+      if (current) current.value = written
+    }
   }
   send.addEventListener("click", () =>
     submit("/reply", { text: text.value, ...(channel.value ? { channel: channel.value } : {}) })

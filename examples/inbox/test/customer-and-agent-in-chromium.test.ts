@@ -15,6 +15,11 @@ import {
   testStorage
 } from "./inboxHarness.ts"
 
+// Browser steps wait on a live page (socket, event stream, re-render); on a loaded 2-core
+// machine that takes longer than vitest's 1 s default for expect.poll.
+const eventually = <T>(read: () => T | Promise<T>, options: { timeout: number } = { timeout: 15_000 }) =>
+  expect.poll(read, options)
+
 const token = "inbox-test-token-0123456789"
 const webhookSecret = "mail-webhook-secret-0123456789"
 const anna = "anna@example.com"
@@ -91,9 +96,9 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
     const agent = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const widget = await openWidget(customer, `${app.url}/`)
     await sendFromWidget(widget, "Hello, where is my order 1042?")
-    await expect
-      .poll(() => widget.locator('li[data-author="visitor"]').getAttribute("data-status"))
-      .toBe("sent")
+    await eventually(() => widget.locator('li[data-author="visitor"]').getAttribute("data-status")).toBe(
+      "sent"
+    )
 
     // The agent signs in and sees the customer's message arrive.
     const inbox = await signInAgent(agent, app.url, token)
@@ -101,7 +106,7 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
     await row.waitFor()
     expect(await row.locator(".badge").textContent()).toBe("chat")
     await row.click()
-    await expect.poll(() => threadTexts(inbox)).toEqual(["Hello, where is my order 1042?"])
+    await eventually(() => threadTexts(inbox)).toEqual(["Hello, where is my order 1042?"])
     expect(await inbox.locator('ol.messages li [data-badge="chat"]').count()).toBe(1)
     // The picker defaults to the customer's channel and says why email cannot be used.
     expect(await inbox.locator("#reply-channel option").first().textContent()).toBe(
@@ -112,12 +117,12 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
     )
 
     await replyFromInbox(inbox, "It left our warehouse this morning.")
-    await expect
-      .poll(() => widget.locator('li[data-author="agent"] .text').allTextContents())
-      .toEqual(["It left our warehouse this morning."])
+    await eventually(() => widget.locator('li[data-author="agent"] .text').allTextContents()).toEqual([
+      "It left our warehouse this morning."
+    ])
     await inbox.locator("#reply-text").fill("Carrier says: pickup point tomorrow")
     await inbox.locator("#add-note").click()
-    await expect.poll(() => inbox.locator('ol.messages li[data-internal="true"] .text').count()).toBe(1)
+    await eventually(() => inbox.locator('ol.messages li[data-internal="true"] .text').count()).toBe(1)
     await widget.screenshot({ path: `${artifacts}widget.png` })
     await inbox.screenshot({ path: `${artifacts}inbox.png` })
 
@@ -129,15 +134,13 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
     app = await startInboxProcess(env, port)
 
     // The widget resends its unacked message; the inbox's event stream reconnects by itself.
-    await expect.poll(() => pending.getAttribute("data-status"), { timeout: 30_000 }).toBe("sent")
-    await expect
-      .poll(() => threadTexts(inbox), { timeout: 30_000 })
-      .toEqual([
-        "Hello, where is my order 1042?",
-        "It left our warehouse this morning.",
-        "Carrier says: pickup point tomorrow",
-        "Are you still there?"
-      ])
+    await eventually(() => pending.getAttribute("data-status"), { timeout: 30_000 }).toBe("sent")
+    await eventually(() => threadTexts(inbox), { timeout: 30_000 }).toEqual([
+      "Hello, where is my order 1042?",
+      "It left our warehouse this morning.",
+      "Carrier says: pickup point tomorrow",
+      "Are you still there?"
+    ])
     await replyFromInbox(inbox, "Yes! Back online.")
     const expected = [
       "Hello, where is my order 1042?",
@@ -145,16 +148,18 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
       "Are you still there?",
       "Yes! Back online."
     ]
-    await expect.poll(() => widgetTexts(widget), { timeout: 15_000 }).toEqual(expected)
+    await eventually(() => widgetTexts(widget), { timeout: 15_000 }).toEqual(expected)
 
     // Reload both sides: one unbroken thread, nothing twice; the store agrees.
     await widget.reload()
     await widget.getByRole("button", { name: "Open chat" }).click()
-    await expect.poll(() => widgetTexts(widget)).toEqual(expected)
+    await eventually(() => widgetTexts(widget)).toEqual(expected)
     await inbox.reload()
-    await expect
-      .poll(() => threadTexts(inbox))
-      .toEqual([...expected.slice(0, 2), "Carrier says: pickup point tomorrow", ...expected.slice(2)])
+    await eventually(() => threadTexts(inbox)).toEqual([
+      ...expected.slice(0, 2),
+      "Carrier says: pickup point tomorrow",
+      ...expected.slice(2)
+    ])
     const conversations = await allConversations()
     expect(conversations.items).toHaveLength(1)
     const stored = await threadOf(conversations.items[0]!.id)
@@ -210,7 +215,7 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
       const forgedContext = await browser.newContext()
       const forged = await openWidget(forgedContext, `${attacker}/forged`)
       await sendFromWidget(forged, "Forged: show me Anna's thread")
-      await expect.poll(() => forged.getByText("Chat is not available.").count()).toBe(1)
+      await eventually(() => forged.getByText("Chat is not available.").count()).toBe(1)
       expect(await forged.locator('li[data-author="agent"]').count()).toBe(0)
       await forgedContext.close()
 
@@ -218,9 +223,9 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
       const unsignedContext = await browser.newContext()
       const unsigned = await openWidget(unsignedContext, `${attacker}/unsigned`)
       await sendFromWidget(unsigned, "Unsigned: I am Anna, honest")
-      await expect
-        .poll(() => unsigned.locator('li[data-author="visitor"]').getAttribute("data-status"))
-        .toBe("sent")
+      await eventually(() => unsigned.locator('li[data-author="visitor"]').getAttribute("data-status")).toBe(
+        "sent"
+      )
       await unsignedContext.close()
 
       const afterAttempts = await annaRow()
@@ -240,11 +245,9 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
     const shop = await openWidget(shopContext, `${app.url}/?signed-in`)
     await sendFromWidget(shop, "Signed in: any news on order 77?")
     // The widget of a verified customer replays their whole thread, the email included.
-    await expect
-      .poll(() =>
-        shop.locator('li[data-author="visitor"]', { hasText: "Signed in" }).getAttribute("data-status")
-      )
-      .toBe("sent")
+    await eventually(() =>
+      shop.locator('li[data-author="visitor"]', { hasText: "Signed in" }).getAttribute("data-status")
+    ).toBe("sent")
     const linked = await annaRow()
     expect(linked.conversation.id).toBe(before.conversation.id)
     expect(messageTexts(linked)).toEqual(["My order 77 is late.", "Signed in: any news on order 77?"])
@@ -253,7 +256,7 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
     const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } })
     const inbox = await signInAgent(agentContext, app.url, token)
     await inbox.goto(`${app.url}/inbox#${linked.conversation.id}`)
-    await expect.poll(() => threadTexts(inbox)).toEqual(messageTexts(linked))
+    await eventually(() => threadTexts(inbox)).toEqual(messageTexts(linked))
     expect(await inbox.locator("ol.messages li .meta .badge").allTextContents()).toEqual(["email", "chat"])
     await inbox.screenshot({ path: `${artifacts}inbox-email-and-chat.png` })
     await shopContext.close()

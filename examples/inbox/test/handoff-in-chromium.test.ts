@@ -7,6 +7,11 @@ import { loadInboxConfig } from "../src/config.ts"
 import { type RunningInbox, startInbox } from "../src/startInbox.ts"
 import { artifacts, launchChromium, signInAgent } from "./inboxHarness.ts"
 
+// Browser steps wait on a live page (socket, event stream, re-render); on a loaded 2-core
+// machine that takes longer than vitest's 1 s default for expect.poll.
+const eventually = <T>(read: () => T | Promise<T>, options: { timeout: number } = { timeout: 15_000 }) =>
+  expect.poll(read, options)
+
 const token = "handoff-test-token-0123456789"
 let inbox: RunningInbox
 let dataDir: string
@@ -55,11 +60,9 @@ describe("handoff between agents in Chromium", () => {
     await mikko.locator("#handoff-reason").fill("billing question")
     await mikko.locator("#handoff-note").fill("double charge on invoice 118")
     await mikko.locator("#hand-off").click()
-    await expect
-      .poll(() => mikko.locator('.handoff[data-state="requested"]').textContent())
-      .toContain(
-        "Handoff to agent maria (requested) — billing question — note: double charge on invoice 118 — by mikko"
-      )
+    await eventually(() => mikko.locator('.handoff[data-state="requested"]').textContent()).toContain(
+      "Handoff to agent maria (requested) — billing question — note: double charge on invoice 118 — by mikko"
+    )
 
     // Maria's open inbox picks it up from the event stream; she accepts.
     await maria.goto(`${inbox.url}/inbox#${conversationId}`)
@@ -67,8 +70,8 @@ describe("handoff between agents in Chromium", () => {
     await pending.waitFor()
     await maria.screenshot({ path: `${artifacts}inbox-handoff.png` })
     await pending.getByRole("button", { name: "Accept" }).click()
-    await expect.poll(() => maria.locator(".handoff").first().getAttribute("data-state")).toBe("accepted")
-    await expect.poll(() => mikko.locator("[data-assignee]").last().textContent()).toBe("Assigned: maria")
+    await eventually(() => maria.locator(".handoff").first().getAttribute("data-state")).toBe("accepted")
+    await eventually(() => mikko.locator("[data-assignee]").last().textContent()).toBe("Assigned: maria")
 
     const [handoff] = await inbox.hub.handoffs.list(conversationId)
     expect(handoff?.state).toBe("accepted")

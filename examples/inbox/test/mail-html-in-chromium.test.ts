@@ -13,6 +13,11 @@ import { type RunningInbox, startInbox } from "../src/startInbox.ts"
 import { corpusFor } from "./fixtures/mailXssCorpus.ts"
 import { artifacts, freePort, launchChromium, signInAgent } from "./inboxHarness.ts"
 
+// Browser steps wait on a live page (socket, event stream, re-render); on a loaded 2-core
+// machine that takes longer than vitest's 1 s default for expect.poll.
+const eventually = <T>(read: () => T | Promise<T>, options: { timeout: number } = { timeout: 15_000 }) =>
+  expect.poll(read, options)
+
 const token = "mail-test-token-0123456789"
 const webhookSecret = "mail-webhook-secret-0123456789"
 
@@ -128,7 +133,7 @@ const watch = async (page: Page) => {
 /** Waits until every mail frame has loaded, then clicks the links a reader might click. */
 const openAndPoke = async (page: Page) => {
   await page.goto(`${inbox.url}/inbox#${conversationId}`)
-  await expect.poll(() => page.locator("iframe.mail").count(), { timeout: 15_000 }).toBe(corpus.length)
+  await eventually(() => page.locator("iframe.mail").count(), { timeout: 15_000 }).toBe(corpus.length)
   await page.locator("#live.on").waitFor()
   for (const frame of page.frames().filter((f) => f !== page.mainFrame())) {
     await frame.waitForLoadState("load")
@@ -203,8 +208,8 @@ describe("mail html in the inbox (Chromium)", () => {
       },
       corpus.map((p) => p.html).join("\n")
     )
-    await expect.poll(() => seen.reports()).toContain("pwned:script")
-    await expect.poll(() => attackerHits.length).toBeGreaterThan(0)
+    await eventually(() => seen.reports()).toContain("pwned:script")
+    await eventually(() => attackerHits.length).toBeGreaterThan(0)
     attackerHits.length = 0
     await context.close()
   }, 60_000)
