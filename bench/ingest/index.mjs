@@ -10,6 +10,7 @@ import { fmt, parseCli, runTargetProcess } from "../shared/cli.mjs"
 const usage = `usage: pnpm bench ingest [--n 20000] [--concurrency 64] [--pool 16] [--warmup 1000]
   [--targets baseline,postgres,pglite] [--max-ingest-batch N] [--ingest-concurrency N] [--seed 42]
   [--rounds 1] (each round runs every target on a fresh database; medians are reported)
+  [--sla] (the hub runs an SLA policy: clocks start and resume on every ingest)
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_TRACE=1 (statement
 counts per target), BENCH_CPU_PROF=1 (node --cpu-prof of each target into bench/.prof)`
 
@@ -28,6 +29,7 @@ const parse = (argv) => {
       "ingest-concurrency": { type: "string" },
       seed: { type: "string", default: "42" },
       rounds: { type: "string", default: "1" },
+      sla: { type: "boolean", default: false },
       help: { type: "boolean", default: false }
     }
   })
@@ -52,7 +54,34 @@ const parse = (argv) => {
       ...(values["max-ingest-batch"] === undefined ? {} : { maxIngestBatch: int("max-ingest-batch", 1) }),
       ...(values["ingest-concurrency"] === undefined
         ? {}
-        : { ingestConcurrency: int("ingest-concurrency", 1) })
+        : { ingestConcurrency: int("ingest-concurrency", 1) }),
+      // --sla: every conversation gets first-response and resolution clocks in office hours, as
+      // a host with an SLA policy would run; shows what the clocks add to an ingest.
+      ...(values.sla
+        ? {
+            sla: {
+              policies: [
+                {
+                  id: "bench",
+                  targets: {
+                    firstResponse: 4 * 3_600_000,
+                    nextResponse: 2 * 3_600_000,
+                    resolution: 40 * 3_600_000
+                  },
+                  calendar: {
+                    timeZone: "Europe/Helsinki",
+                    weekly: Object.fromEntries(
+                      ["monday", "tuesday", "wednesday", "thursday", "friday"].map((d) => [
+                        d,
+                        ["08:00-18:00"]
+                      ])
+                    )
+                  }
+                }
+              ]
+            }
+          }
+        : {})
     }
   }
 }
