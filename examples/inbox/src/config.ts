@@ -63,6 +63,8 @@ export interface InboxConfig {
    * logged-in user. Unset = the customer page only has anonymous chat.
    */
   readonly demoCustomerEmail: string | undefined
+  /** The demo SLA policy's targets in minutes (always-open calendar); 0 = no such target. */
+  readonly slaMinutes: { readonly firstResponse: number; readonly nextResponse: number }
   readonly email: EmailSettings | undefined
   readonly phone: PhoneSettings | undefined
   readonly facebook: FacebookSettings | undefined
@@ -189,6 +191,8 @@ export const inboxConfig = (cwd: string): Config.Config<InboxConfig> =>
     token: optionalSecret("INBOX_TOKEN"),
     chatSecret: optionalSecret("CHAT_SECRET"),
     demoCustomerEmail: optionalString("INBOX_DEMO_CUSTOMER_EMAIL"),
+    slaFirst: Config.integer("INBOX_SLA_FIRST_RESPONSE_MINUTES").pipe(Config.withDefault(60)),
+    slaNext: Config.integer("INBOX_SLA_NEXT_RESPONSE_MINUTES").pipe(Config.withDefault(240)),
     email,
     phone,
     facebook
@@ -201,6 +205,7 @@ export const inboxConfig = (cwd: string): Config.Config<InboxConfig> =>
       if (c.publicUrl !== undefined && !URL.canParse(c.publicUrl)) return invalid("PUBLIC_URL is not a URL")
       if (c.phone !== undefined && c.publicUrl === undefined)
         return invalid("Twilio signs the public webhook URL: set PUBLIC_URL with TWILIO_ACCOUNT_SID")
+      if (c.slaFirst < 0 || c.slaNext < 0) return invalid("SLA minutes must be 0 (off) or more")
       if (c.demoCustomerEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(c.demoCustomerEmail))
         return invalid("INBOX_DEMO_CUSTOMER_EMAIL is not an email address")
       return Either.right<InboxConfig>({
@@ -212,6 +217,7 @@ export const inboxConfig = (cwd: string): Config.Config<InboxConfig> =>
         token: c.token,
         chatSecret: c.chatSecret,
         demoCustomerEmail: c.demoCustomerEmail,
+        slaMinutes: { firstResponse: c.slaFirst, nextResponse: c.slaNext },
         email: c.email,
         phone: c.phone,
         facebook: c.facebook

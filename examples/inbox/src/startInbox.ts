@@ -25,6 +25,31 @@ export interface RunningInbox {
 }
 
 /**
+ * One always-open policy for every conversation, so the inbox shows reply countdowns out of
+ * the box; a real deployment writes its own policies with business calendars.
+ */
+const slaOptions = (config: InboxConfig) => {
+  const minutes = (n: number) => (n > 0 ? n * 60_000 : undefined)
+  const firstResponse = minutes(config.slaMinutes.firstResponse)
+  const nextResponse = minutes(config.slaMinutes.nextResponse)
+  if (firstResponse === undefined && nextResponse === undefined) return {}
+  return {
+    sla: {
+      policies: [
+        {
+          id: "inbox-default",
+          name: "Inbox default",
+          targets: {
+            ...(firstResponse ? { firstResponse } : {}),
+            ...(nextResponse ? { nextResponse } : {})
+          }
+        }
+      ]
+    }
+  }
+}
+
+/**
  * Opens the store, plugs in every configured channel, and serves the customer page, the
  * inbox and the webhooks on one http server. Used by `main.ts` and, in process, by tests.
  */
@@ -45,6 +70,7 @@ export const startInbox = async (
   hub = await createHub({
     store: opened.store,
     adapters: channels.adapters,
+    ...slaOptions(config),
     sendRetryDelayMs: 1_000,
     ...(options.log ? { log: options.log } : {})
   })
