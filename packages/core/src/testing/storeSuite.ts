@@ -5,6 +5,8 @@ import { type Assignee, Conversation, type ConversationStatus } from "../domain/
 import type { EventBody } from "../domain/Event.js"
 import type { ChannelName, ContactId, ConversationId, MergeId, MessageId } from "../domain/Ids.js"
 import { Message } from "../domain/Message.js"
+import type { SlaClockState, SlaOutcome } from "../sla/SlaClock.js"
+import { aggregateSlaOutcomes } from "../sla/SlaReport.js"
 import type {
   ConversationFilter,
   Deadline,
@@ -1107,6 +1109,117 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         await sleep(400)
         expect(runs.length).toBe(2)
         expect(await get("again")).toBeUndefined()
+      })
+    })
+
+    describe("sla state", () => {
+      const state = (startedMs: number, warned = false): SlaClockState => ({
+        responded: warned,
+        clocks: [
+          {
+            target: "first_response",
+            policyId: "std",
+            policyVersion: "v1",
+            targetMs: 60_000,
+            startedAt: at(startedMs),
+            channel: "email",
+            state: "running",
+            usedMs: 0,
+            runningSince: at(startedMs),
+            warnAt: warned ? undefined : at(startedMs + 48_000),
+            dueAt: at(startedMs + 60_000),
+            warned,
+            breached: false
+          }
+        ]
+      })
+      const outcome = (n: number, extra: Partial<SlaOutcome> = {}): SlaOutcome => ({
+        conversationId: `k${n % 3}` as ConversationId,
+        target: n % 2 === 0 ? "first_response" : "resolution",
+        startedAt: at(n * 1000),
+        policyId: n % 4 === 0 ? "vip" : "std",
+        channel: n % 3 === 0 ? undefined : "email",
+        team: "t1",
+        agent: `a${n % 2}`,
+        at: at(100_000 + n * 1000),
+        dueAt: at(60_000 + n * 1000),
+        breached: n % 5 === 0,
+        businessMs: n % 7 === 0 ? undefined : n * 100,
+        ...extra
+      })
+
+      it("clock rows round-trip, upsert by conversation, and come with the store's clock", async () => {
+        await write((t) => t.insertConversations([conversation("k1", "c1", 10)]))
+        const empty = await write((t) => t.getSlaClocks(["k1" as ConversationId]))
+        expect(empty.rows).toEqual([])
+        expect(Math.abs(empty.now.getTime() - Date.now())).toBeLessThan(60_000)
+        await write((t) =>
+          t.putSlaClocks([
+            { conversationId: "k1" as ConversationId, state: state(1) },
+            { conversationId: "k1" as ConversationId, state: state(2, true) }
+          ])
+        )
+        const { rows, conversations } = await write((t) =>
+          t.getSlaClocks(["k1" as ConversationId, "k2" as ConversationId], { withConversations: true })
+        )
+        expect(rows).toEqual([{ conversationId: "k1", state: state(2, true) }])
+        expect(conversations.map((c) => c.id)).toEqual(["k1"])
+        expect(conversations[0]).toEqual(conversation("k1", "c1", 10))
+      })
+
+      it("clock rows and outcomes roll back with their transaction", async () => {
+        await failing((t) =>
+          t.putSlaClocks([{ conversationId: "k1" as ConversationId, state: state(1) }], [outcome(1)])
+        )
+        expect((await read((t) => t.getSlaClocks(["k1" as ConversationId]))).rows).toEqual([])
+        const report = await read((t) => t.slaReport({ from: at(0), to: at(10_000_000), groupBy: "policy" }))
+        expect(report).toEqual([])
+      })
+
+      it("outcomes: one per cycle, a breach stays a breach, a late business time fills in", async () => {
+        const breach = outcome(2, { breached: true, businessMs: undefined })
+        await write((t) => t.putSlaClocks([], [breach]))
+        await write((t) =>
+          t.putSlaClocks([], [{ ...breach, breached: false, businessMs: 4200, at: at(9_000_000) }])
+        )
+        const lines = await read((t) =>
+          t.slaReport({ from: breach.at, to: at(breach.at.getTime() + 1), groupBy: "agent" })
+        )
+        expect(lines).toEqual([
+          { group: "a0", target: "first_response", cycles: 1, breaches: 1, p50Ms: 4200, p90Ms: 4200 }
+        ])
+      })
+
+      it("reports group cycles decided in [from, to) with interpolated percentiles", async () => {
+        const outcomes = Array.from({ length: 30 }, (_, n) => outcome(n))
+        await write((t) => t.putSlaClocks([], outcomes))
+        const query = { from: at(105_000), to: at(125_000), groupBy: "policy" as const }
+        const lines = await read((t) => t.slaReport(query))
+        const sorted = [...lines].sort((a, b) =>
+          `${a.group}${a.target}`.localeCompare(`${b.group}${b.target}`)
+        )
+        expect(sorted).toEqual(
+          [...aggregateSlaOutcomes(outcomes, query)].sort((a, b) =>
+            `${a.group}${a.target}`.localeCompare(`${b.group}${b.target}`)
+          )
+        )
+        expect(sorted.reduce((n, l) => n + l.cycles, 0)).toBe(20)
+        const byChannel = await read((t) => t.slaReport({ ...query, groupBy: "channel" }))
+        expect(byChannel.some((l) => l.group === null)).toBe(true)
+      })
+
+      it("policy versions are recorded once; only new ones come back", async () => {
+        const v1 = { id: "std", version: "v1", policy: { id: "std", targets: { firstResponse: 1 } } }
+        const v2 = { id: "std", version: "v2", policy: { id: "std", targets: { firstResponse: 2 } } }
+        expect(await write((t) => t.recordSlaPolicies([v1]))).toEqual([v1])
+        expect(await write((t) => t.recordSlaPolicies([v1, v2]))).toEqual([v2])
+        const found = await read((t) =>
+          t.getSlaPolicies([
+            { id: "std", version: "v2" },
+            { id: "std", version: "v3" }
+          ])
+        )
+        expect(found).toEqual([v2])
       })
     })
 
