@@ -102,6 +102,17 @@ const invalid = (what: string) => (error: ParseResult.ParseError) =>
       .join("; ")
   })
 
+const count = (min: number) =>
+  Schema.optional(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(min)))
+// The numeric options, checked like the subscriptions: NaN or a negative delay would misbehave quietly.
+const Tuning = Schema.Struct({
+  retryLimit: count(0),
+  retryDelayMs: count(1),
+  timeoutMs: count(1),
+  concurrency: count(1),
+  stalledAfterMs: count(1)
+})
+
 const retryScheduleMs = (policy: QueuePolicy): number => {
   let total = 0
   for (let attempt = 1; attempt <= policy.retryLimit; attempt++)
@@ -130,17 +141,20 @@ export const make = (
         what: "subscriptions",
         message: "subscription ids must be unique"
       })
+    const tuning = yield* Schema.decodeUnknown(Tuning)(options, { errors: "all" }).pipe(
+      Effect.mapError(invalid("options"))
+    )
     const policy: QueuePolicy = {
-      retryLimit: Math.max(0, options.retryLimit ?? 10),
-      retryDelayMs: Math.max(1, options.retryDelayMs ?? 5_000),
+      retryLimit: tuning.retryLimit ?? 10,
+      retryDelayMs: tuning.retryDelayMs ?? 5_000,
       backoff: true
     }
-    const timeoutMs = Math.max(1, options.timeoutMs ?? 15_000)
+    const timeoutMs = tuning.timeoutMs ?? 15_000
     const chain = {
       http: { timeoutMs, fetch: options.fetch ?? globalThis.fetch },
       scanLimit: 2_000,
       stalledAfterMs:
-        options.stalledAfterMs ?? retryScheduleMs(policy) + (policy.retryLimit + 1) * timeoutMs + 15 * 60_000,
+        tuning.stalledAfterMs ?? retryScheduleMs(policy) + (policy.retryLimit + 1) * timeoutMs + 15 * 60_000,
       log: options.log ?? defaultLog
     }
 
@@ -151,7 +165,7 @@ export const make = (
 
     yield* store.defineQueue(webhookQueue, policy)
     yield* store.work(webhookQueue, handleDeliveryJob(store, subscriptions, chain, wakeDispatcher), {
-      concurrency: Math.max(1, options.concurrency ?? 8)
+      concurrency: tuning.concurrency ?? 8
     })
 
     const settle = (subscription: Subscription) =>

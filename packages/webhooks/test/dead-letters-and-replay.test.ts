@@ -134,5 +134,11 @@ describe("subscriptions", () => {
         ]
       })
     ).rejects.toMatchObject({ _tag: "InvalidWebhookInput", message: "subscription ids must be unique" })
+    await expect(
+      createWebhooks({ store, subscriptions: [], retryLimit: -1, timeoutMs: Number.NaN })
+    ).rejects.toMatchObject({
+      _tag: "InvalidWebhookInput",
+      what: "options"
+    })
   })
 })
