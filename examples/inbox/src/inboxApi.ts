@@ -13,7 +13,7 @@ import {
   refusalText,
   type ThreadView
 } from "./inboxViews.ts"
-import { resumeCursor, streamEvents } from "./liveEvents.ts"
+import { type AgentPresence, resumeCursor, streamEvents } from "./liveEvents.ts"
 
 const MessageText = Schema.String.pipe(Schema.trimmed(), Schema.minLength(1), Schema.maxLength(20_000))
 const ReplyBody = Schema.Struct({
@@ -42,6 +42,7 @@ export interface InboxApiDeps {
   readonly channels: ReadonlyArray<string>
   readonly expectedReply: ((conversationId: string) => Promise<ReplyDue | undefined>) | undefined
   readonly eventHead: () => number
+  readonly presence?: AgentPresence | undefined
 }
 
 const tagOf = (error: unknown): string | undefined =>
@@ -131,7 +132,7 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
       if (method === "GET" && path === "/me")
         return sendJson(res, 200, { agentId: session.agentId, channels: deps.channels })
       if (method === "GET" && path === "/events")
-        return streamEvents(hub, req, res, resumeCursor(req, url.searchParams))
+        return streamEvents(hub, req, res, resumeCursor(req, url.searchParams), deps.presence)
       if (method === "GET" && path === "/conversations")
         return sendJson(res, 200, await listConversations(url.searchParams))
       const decision = /^\/handoffs\/([A-Za-z0-9_-]{1,100})\/(accept|decline)$/.exec(path)

@@ -38,7 +38,8 @@ export const streamEvents = (
   hub: DialogiHub,
   req: IncomingMessage,
   res: ServerResponse,
-  after: number
+  after: number,
+  presence?: AgentPresence
 ): void => {
   res.writeHead(200, {
     ...baseHeaders,
@@ -50,9 +51,14 @@ export const streamEvents = (
   res.write("retry: 1000\n\n")
   const subscription = hub.events.subscribe(after)
   const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), heartbeatMs)
+  presence?.opened()
+  let stopped = false
   const stop = () => {
+    if (stopped) return
+    stopped = true
     clearInterval(heartbeat)
     subscription.close()
+    presence?.closed()
   }
   req.on("close", stop)
   void (async () => {
@@ -79,4 +85,28 @@ export const resumeCursor = (req: IncomingMessage, query: URLSearchParams): numb
   const raw = req.headers["last-event-id"] ?? query.get("after") ?? "0"
   const cursor = Number(Array.isArray(raw) ? raw[0] : raw)
   return Number.isSafeInteger(cursor) && cursor >= 0 ? cursor : 0
+}
+
+/** Counts open inbox pages: an agent is "online" while at least one inbox follows the log. */
+export interface AgentPresence {
+  readonly opened: () => void
+  readonly closed: () => void
+}
+
+/**
+ * Tells every chat widget "We're online" while some agent has the inbox open, and "We'll reply
+ * as soon as we can" when the last one closes it.
+ */
+export const agentPresence = (setOnline: (online: boolean) => void): AgentPresence => {
+  let open = 0
+  return {
+    opened: () => {
+      open += 1
+      if (open === 1) setOnline(true)
+    },
+    closed: () => {
+      open -= 1
+      if (open === 0) setOnline(false)
+    }
+  }
 }

@@ -11,6 +11,7 @@ import type { InboxConfig } from "./config.ts"
 import type { ReplyDue } from "./expectedReply.ts"
 import { BadRequest, baseHeaders, readForm, redirect, sendHtml, sendJson } from "./httpExchange.ts"
 import { makeInboxApi } from "./inboxApi.ts"
+import { agentPresence } from "./liveEvents.ts"
 import { customerPage, inboxCsp, inboxPage, signInPage } from "./pages.ts"
 
 /** What the http server serves from. */
@@ -62,7 +63,8 @@ export const createInboxServer = (deps: InboxServerDeps): Server => {
     hub,
     channels: channels.names,
     expectedReply: deps.expectedReply,
-    eventHead: deps.eventHead
+    eventHead: deps.eventHead,
+    presence: agentPresence(channels.chat.setAgentsOnline)
   })
   const limiter = makeSignInLimiter()
   const secureCookies = config.publicUrl?.startsWith("https:") ?? false

@@ -100,8 +100,10 @@ describe(`customer and agent in Chromium (${process.env.DATABASE_URL ? "PostgreS
       "sent"
     )
 
-    // The agent signs in and sees the customer's message arrive.
+    // The agent signs in and sees the customer's message arrive; the widget sees them online.
+    expect(await widget.getByText("We'll reply as soon as we can").count()).toBe(1)
     const inbox = await signInAgent(agent, app.url, token)
+    await eventually(() => widget.getByText("We're online").count()).toBe(1)
     const row = inbox.locator("#conversations li[data-conversation-id]").first()
     await row.waitFor()
     expect(await row.locator(".badge").textContent()).toBe("chat")
