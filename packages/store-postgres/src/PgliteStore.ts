@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises"
 import { Store, StoreError, type StoreService } from "@dialogi/core"
 import { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer, type Scope } from "effect"
@@ -18,6 +19,10 @@ export interface PgliteStoreOptions extends SqlStoreOptions {
  * server. One process owns a data directory. Close it with `store.close`.
  */
 export const pgliteStore = async (options: PgliteStoreOptions = {}): Promise<StoreService> => {
+  // PGlite creates the data directory but not its parents: "./.data/dialogi" failed on a fresh
+  // checkout. Scheme-prefixed locations (memory://, idb://) are PGlite's own business.
+  if (options.db === undefined && options.dataDir !== undefined && !options.dataDir.includes("://"))
+    await mkdir(options.dataDir, { recursive: true })
   const db =
     options.db ?? (await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir }))
   const driver = makePgliteDriver(db, { closeDb: options.db === undefined })

@@ -9,7 +9,9 @@ import { pgliteStore } from "../src/index.js"
 it("keeps contacts, events and queued jobs in a PGlite data directory across reopen", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "dialogi-reopen-"))
   try {
-    const first = await pgliteStore({ dataDir })
+    // A nested directory that does not exist yet: the store creates its parents.
+    const nested = join(dataDir, "not", "yet", "there")
+    const first = await pgliteStore({ dataDir: nested })
     await Effect.runPromise(
       first.transaction((tx) =>
         Effect.gen(function* () {
@@ -31,7 +33,7 @@ it("keeps contacts, events and queued jobs in a PGlite data directory across reo
     )
     await Effect.runPromise(first.close)
 
-    const second = await pgliteStore({ dataDir })
+    const second = await pgliteStore({ dataDir: nested })
     try {
       expect(
         (await Effect.runPromise(second.read((tx) => tx.getContact("c1" as ContactId))))?.attributes
