@@ -92,6 +92,39 @@ describe.skipIf(databaseUrl === undefined)("routing on PostgreSQL with two hub i
     ])
   })
 
+  it("customers writing again while their conversation is being routed lose neither message nor owner", async () => {
+    const { a, b, sql } = await twoInstances({ defaultTeam: "support" })
+    await a.routing.upsertTeam({ id: "support", strategy: "least_loaded" })
+    for (let i = 0; i < 4; i++)
+      await a.routing.upsertParticipant({
+        id: `a${i}`,
+        teams: ["support"],
+        capacity: 100,
+        availability: "online"
+      })
+    const customers = 60
+    await Promise.all(
+      Array.from({ length: customers }, async (_, i) => {
+        await write(a, "sms", 500 + i)
+        // Follow-ups race the routing job of the conversation the first message opened.
+        await Promise.all([1, 2, 3].map((k) => write(k % 2 ? b : a, "sms", 500 + i)))
+      })
+    )
+    const unowned = async () =>
+      (await sql.query("SELECT count(*)::int AS n FROM dialogi_conversations WHERE assignee_kind <> 'agent'"))
+        .rows[0].n as number
+    await waitFor(async () => (await unowned()) === 0)
+    const conversations = await sql.query(
+      `SELECT c.id, (SELECT count(*)::int FROM dialogi_messages m WHERE m.conversation_id = c.id) AS messages,
+         c.last_message_at >= (SELECT max(m.created_at) FROM dialogi_messages m WHERE m.conversation_id = c.id) AS fresh
+       FROM dialogi_conversations c`
+    )
+    expect(conversations.rows).toHaveLength(customers)
+    for (const row of conversations.rows) expect(row).toMatchObject({ messages: 4, fresh: true })
+    await sleep(300)
+    expect(await unowned()).toBe(0)
+  })
+
   it("two instances routing into two teams that share agents never exceed anyone's capacity", async () => {
     const routing: RoutingOptions = {
       rules: [{ match: { channels: ["chat"] }, team: "sales" }],

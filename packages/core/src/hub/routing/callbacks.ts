@@ -6,7 +6,7 @@ import { Callback, type CallbackState, callbackTransitions } from "../../routing
 import { CallbackStateConflict, RoutingNotFound } from "../../routing/RoutingErrors.js"
 import type { StoreTx } from "../../store/Store.js"
 import type { AdapterRegistry } from "../AdapterRegistry.js"
-import type { LogFn } from "./placement.js"
+import { type LogFn, lockConversations } from "./placement.js"
 import { queueOutbound } from "./queueOutbound.js"
 import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
 
@@ -144,7 +144,8 @@ export const missCallback = (
 ): Effect.Effect<Callback, RoutingNotFound | CallbackStateConflict | StoreError> =>
   Effect.gen(function* () {
     const missed = yield* moveCallback(tx, callbackId, "missed", { missedReason: reason }, now)
-    const [conversation] = yield* tx.getConversations([missed.conversationId])
+    // The offer writes the conversation row (its last activity): locked as routing locks it.
+    const [conversation] = yield* lockConversations(tx, [missed.conversationId])
     const contact = conversation ? yield* tx.getContact(conversation.contactId) : undefined
     if (conversation === undefined || contact === undefined) return missed
     const offer = yield* queueOutbound(

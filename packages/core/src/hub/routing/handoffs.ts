@@ -13,7 +13,15 @@ import {
   RoutingNotFound
 } from "../../routing/RoutingErrors.js"
 import type { StoreTx } from "../../store/Store.js"
-import { armDrains, type LogFn, lockKey, placeInTeam, routingKey, sameAssignee } from "./placement.js"
+import {
+  armDrains,
+  type LogFn,
+  lockConversations,
+  lockKey,
+  placeInTeam,
+  routingKey,
+  sameAssignee
+} from "./placement.js"
 import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
 import { routeByRules } from "./routeByRules.js"
 
@@ -179,9 +187,8 @@ export const acceptHandoff = (
   Effect.gen(function* () {
     const { handoff, participant } = yield* loadDecision(tx, handoffId, participantId)
     if (handoff.to._tag === "team") yield* tx.lock([lockKey.team(handoff.to.id)])
-    yield* tx.lock([lockKey.conversation(handoff.conversationId)])
+    const [conversation] = yield* lockConversations(tx, [handoff.conversationId])
     yield* tx.lock([lockKey.participant(participant.id)])
-    const [conversation] = yield* tx.getConversations([handoff.conversationId])
     if (conversation === undefined)
       return yield* new NotFound({ entity: "conversation", id: handoff.conversationId })
     const assignee: Assignee = { _tag: participant.kind, id: participant.id }

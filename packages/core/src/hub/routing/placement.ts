@@ -33,6 +33,31 @@ export const lockKey = {
   participant: (id: string) => `participant:${id}`
 }
 
+/**
+ * Locks conversations for a whole-row write and reads them under the lock. Besides each
+ * conversation's own key this takes its contact's key, which ingest holds from its read to its
+ * commit (findForIngest): so a customer message arriving meanwhile is never written over an
+ * assignment, nor an assignment over the message. Read again until the contacts are stable (a
+ * merge may move a conversation between the first read and the lock).
+ */
+export const lockConversations = (
+  tx: StoreTx,
+  ids: ReadonlyArray<ConversationId>
+): Effect.Effect<ReadonlyArray<Conversation>, StoreError> =>
+  Effect.gen(function* () {
+    if (ids.length === 0) return []
+    let rows = yield* tx.getConversations(ids)
+    const locked = new Set<string>()
+    let keys = [...ids.map(lockKey.conversation)]
+    while (keys.length > 0) {
+      yield* tx.lock(keys)
+      for (const k of keys) locked.add(k)
+      rows = yield* tx.getConversations(ids)
+      keys = []
+    }
+    return rows
+  })
+
 /** Deadline keys of routing work; a key is armed at most once, so repeated triggers coalesce. */
 export const routingKey = {
   route: (conversationId: string) => `routing:route:${conversationId}`,
@@ -214,8 +239,7 @@ export const placeInTeam = (
       log("warn", `routing: no team ${place.teamId}; conversation ${place.conversationId} left as it is`)
       return { _tag: "skipped", reason: `no team ${place.teamId}` } as const
     }
-    yield* tx.lock([lockKey.conversation(place.conversationId)])
-    const [conversation] = yield* tx.getConversations([place.conversationId])
+    const [conversation] = yield* lockConversations(tx, [place.conversationId])
     if (conversation === undefined || conversation.status === "resolved")
       return { _tag: "skipped", reason: "conversation resolved or gone" } as const
     const [before] = yield* tx.routing.getRouting([conversation.id])
@@ -273,9 +297,8 @@ export const drainTeam = (
     const entries = yield* tx.routing.queued(teamId, Math.min(500, room + 50))
     if (entries.length === 0) return 0
     const ids = entries.map((e) => e.conversationId)
-    yield* tx.lock(ids.map(lockKey.conversation))
     // Read again under the locks: the unlocked queue read may be stale.
-    const conversations = new Map((yield* tx.getConversations(ids)).map((c) => [c.id as string, c]))
+    const conversations = new Map((yield* lockConversations(tx, ids)).map((c) => [c.id as string, c]))
     const current = new Map((yield* tx.routing.getRouting(ids)).map((e) => [e.conversationId as string, e]))
     const live: RoutingEntry[] = []
     const stale: RoutingEntry[] = []
