@@ -7,7 +7,7 @@ interface Item {
   readonly keys: ReadonlyArray<string>
 }
 
-const key = fc.constantFrom("a", "b", "c", "d", "e", "f")
+const key: fc.Arbitrary<string> = fc.constantFrom("a", "b", "c", "d", "e", "f")
 const waiting = fc
   .array(fc.uniqueArray(key, { minLength: 1, maxLength: 3 }), { maxLength: 30 })
   .map((keysList): Item[] => keysList.map((keys, id) => ({ id, keys })))
