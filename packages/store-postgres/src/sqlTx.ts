@@ -14,6 +14,7 @@ import {
   type StoreTx
 } from "@dialogi/core"
 import { Effect } from "effect"
+import { makeCsatOps } from "./csat/csatSql.js"
 import { makeDeadlineOps } from "./deadlines/deadlineSql.js"
 import type { Row, SqlExecutor, Statement } from "./driver/SqlDriver.js"
 import { makeRoutingOps, visibleToCondition } from "./routing/routingSql.js"
@@ -526,6 +527,7 @@ export const makeSqlTx = (
         catch: (error) => toStoreError("enqueueJob", error)
       }).pipe(Effect.tap(() => Effect.sync(() => effects.queues.add(job.queue)))),
     routing: makeRoutingOps(executor),
+    csat: makeCsatOps(q),
     ...makeDeadlineOps(executor, (armed) => {
       for (const d of armed) {
         const due = d.dueAt.getTime()

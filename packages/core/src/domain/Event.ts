@@ -1,4 +1,6 @@
 import { Schema } from "effect"
+import { csatEventBodies } from "../csat/CsatEvents.js"
+import { hookEventBodies } from "../hooks/HookEvents.js"
 import { routingEventBodies } from "../routing/RoutingEvents.js"
 import { slaEventBodies } from "../sla/SlaEvents.js"
 import { Contact } from "./Contact.js"
@@ -63,7 +65,9 @@ export const EventBody = Schema.Union(
     status: DeliveryStatus
   }),
   ...routingEventBodies,
-  ...slaEventBodies
+  ...slaEventBodies,
+  ...hookEventBodies,
+  ...csatEventBodies
 )
 /** @see EventBody */
 export type EventBody = typeof EventBody.Type

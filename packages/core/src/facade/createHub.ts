@@ -1,10 +1,13 @@
 import { Effect, Exit, Scope, Stream } from "effect"
 import type { WebhookHandler } from "../adapter/ChannelAdapter.js"
 import type { InboundEnvelopeInput, StatusUpdateInput } from "../adapter/InboundEnvelope.js"
+import type { CsatReport, CsatReportGroup } from "../csat/CsatReport.js"
+import type { CsatAnswerInput, CsatSurvey } from "../csat/CsatSurvey.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
 import type { DialogiEvent } from "../domain/Event.js"
 import type { Author, Message } from "../domain/Message.js"
+import type { ServiceReport } from "../hub/csat/serviceReport.js"
 import * as Hub from "../hub/Hub.js"
 import type { HubOptions } from "../hub/HubConfig.js"
 import type { IngestResult } from "../hub/ingest/ingestOne.js"
@@ -31,8 +34,10 @@ export interface EventSubscription extends AsyncIterable<DialogiEvent> {
  * Failures reject with dialogi's tagged errors (`err._tag` is e.g. "NotFound").
  */
 export interface DialogiHub extends DialogiRouting {
+  /** Rejects with HookVetoed when an ingest hook vetoes the message (recorded as `hook.vetoed`). */
   readonly ingest: (envelope: InboundEnvelopeInput) => Promise<IngestResult>
   readonly updateStatus: (update: StatusUpdateInput) => Promise<void>
+  /** Send hooks run first; a veto or a failing hook rejects with HookVetoed / HookFailed. */
   readonly reply: (
     conversationId: string,
     content: Hub.ReplyContent,
@@ -83,6 +88,24 @@ export interface DialogiHub extends DialogiRouting {
       readonly to: Date
       readonly groupBy: "policy" | "channel" | "team" | "agent"
     }) => Promise<SlaReport>
+    /** CSAT per channel, team or agent for surveys requested in `[from, to)`, computed by the store. */
+    readonly csat: (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly groupBy: CsatReportGroup
+    }) => Promise<CsatReport>
+    /** SLA attainment and CSAT side by side, one row per channel, team or agent. */
+    readonly service: (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly groupBy: CsatReportGroup
+    }) => Promise<ServiceReport>
+  }
+  readonly csat: {
+    /** Answers the conversation's pending survey; rejects with NoPendingSurvey when none waits. */
+    readonly answer: (conversationId: string, answer: CsatAnswerInput) => Promise<CsatSurvey>
+    /** The surveys of a conversation, newest first. */
+    readonly surveys: (conversationId: string) => Promise<ReadonlyArray<CsatSurvey>>
   }
   /** Stops workers and adapters and closes the store. */
   readonly close: () => Promise<void>
@@ -133,7 +156,15 @@ export const createHub = async (options: CreateHubOptions): Promise<DialogiHub> 
       expectedReply: (id) => run(hub.sla.expectedReply(id)),
       startClocks: (ids) => run(hub.sla.startClocks(ids))
     },
-    reports: { sla: (query) => run(hub.reports.sla(query)) },
+    reports: {
+      sla: (query) => run(hub.reports.sla(query)),
+      csat: (query) => run(hub.reports.csat(query)),
+      service: (query) => run(hub.reports.service(query))
+    },
+    csat: {
+      answer: (id, answer) => run(hub.csat.answer(id, answer)),
+      surveys: (id) => run(hub.csat.surveys(id))
+    },
     close: async () => {
       if (closed) return
       closed = true

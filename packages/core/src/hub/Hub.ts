@@ -1,5 +1,8 @@
 import { Cause, Context, Effect, Layer, Schema, type Scope, type Stream } from "effect"
 import type { AdapterContext, WebhookHandler } from "../adapter/ChannelAdapter.js"
+import type { NoPendingSurvey } from "../csat/CsatErrors.js"
+import type { CsatReport, CsatReportGroup } from "../csat/CsatReport.js"
+import type { CsatAnswerInput, CsatSurvey } from "../csat/CsatSurvey.js"
 import { type Contact, Identity } from "../domain/Contact.js"
 import { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
 import {
@@ -13,6 +16,7 @@ import {
 import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import { type ContactId, type ConversationId, type MergeId, type MessageId, newId } from "../domain/Ids.js"
 import { type Author, canAdvance, Message, MessagePart } from "../domain/Message.js"
+import type { HookFailed, HookVetoed } from "../hooks/HookErrors.js"
 import { NotPermitted } from "../routing/RoutingErrors.js"
 import { slaDeadlineKind } from "../sla/clockTransitions.js"
 import { SlaReportQuery } from "../sla/SlaClock.js"
@@ -28,8 +32,12 @@ import {
 } from "../store/Store.js"
 import { makeAdapterRegistry } from "./AdapterRegistry.js"
 import { mergeContacts, unmergeContacts } from "./contactMerge.js"
+import { makeCsatEngine } from "./csat/CsatEngine.js"
+import { type ServiceReport, serviceReport } from "./csat/serviceReport.js"
 import { eventStream } from "./eventStream.js"
 import { type HubOptions, resolveHubOptions } from "./HubConfig.js"
+import { makeIngestHooks } from "./hooks/ingestHooks.js"
+import { makeSendHooks } from "./hooks/sendHooks.js"
 import { makeIngestBatcher } from "./ingest/IngestBatcher.js"
 import type { IngestResult } from "./ingest/ingestOne.js"
 import { decodeStatusUpdate, normalizeEnvelope } from "./ingest/normalizeEnvelope.js"
@@ -69,15 +77,18 @@ export interface HubService extends HubRouting {
   /** Ingests one inbound message (validated, deduped, threaded) and commits it. */
   readonly ingest: (
     envelope: unknown
-  ) => Effect.Effect<IngestResult, InvalidInput | InvalidAddress | StoreError>
+  ) => Effect.Effect<IngestResult, InvalidInput | InvalidAddress | HookVetoed | StoreError>
   /** Applies a provider's delivery report; statuses never move backwards. */
   readonly updateStatus: (update: unknown) => Effect.Effect<void, InvalidInput | NotFound | StoreError>
-  /** Queues a reply after checking it can go out; refused replies change nothing. */
+  /**
+   * Queues a reply after checking it can go out; refused replies change nothing. Send hooks run
+   * first: a veto (HookVetoed) or a failing hook (HookFailed) stops it with a system note.
+   */
   readonly reply: (
     conversationId: string,
     content: ReplyContent,
     options?: ReplyOptions
-  ) => Effect.Effect<Message, NotFound | ReplyRefused | InvalidInput | StoreError>
+  ) => Effect.Effect<Message, NotFound | ReplyRefused | InvalidInput | HookVetoed | HookFailed | StoreError>
   /** Adds an internal note, never sent to the customer. */
   readonly note: (
     conversationId: string,
@@ -160,6 +171,35 @@ export interface HubService extends HubRouting {
       readonly to: Date
       readonly groupBy: "policy" | "channel" | "team" | "agent"
     }) => Effect.Effect<SlaReport, InvalidInput | StoreError>
+    /**
+     * CSAT per channel, team or agent for surveys requested in `[from, to)`: requested,
+     * answered, response rate, CSAT % (4-5 or thumbs up) and the mean 1-5 score; computed by the
+     * store (in SQL on PostgreSQL and PGlite).
+     */
+    readonly csat: (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly groupBy: CsatReportGroup
+    }) => Effect.Effect<CsatReport, InvalidInput | StoreError>
+    /** SLA attainment and CSAT side by side, one row per channel, team or agent. */
+    readonly service: (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly groupBy: CsatReportGroup
+    }) => Effect.Effect<ServiceReport, InvalidInput | StoreError>
+  }
+  /** Customer satisfaction surveys (see `csat` in the hub options). */
+  readonly csat: {
+    /**
+     * Answers the conversation's pending survey (for answers collected elsewhere, say a link in
+     * an email): a 1-5 score, or "up"/"down" on thumbs, with an optional comment.
+     */
+    readonly answer: (
+      conversationId: string,
+      answer: CsatAnswerInput
+    ) => Effect.Effect<CsatSurvey, InvalidInput | NotFound | NoPendingSurvey | StoreError>
+    /** The surveys of a conversation, newest first. */
+    readonly surveys: (conversationId: string) => Effect.Effect<ReadonlyArray<CsatSurvey>, StoreError>
   }
 }
 
@@ -228,6 +268,30 @@ export const make = (
       onOpened: routing.onConversationsOpened
     })
 
+    const ingestHooks = makeIngestHooks(store, options.hooks.ingest ?? [], routing.afterConversationChange)
+    const sendHooks = makeSendHooks(
+      store,
+      options.hooks.send ?? [],
+      routing.afterConversationChange,
+      (tx, conversation, text) =>
+        Effect.asVoid(
+          writeOutboundIn(
+            tx,
+            conversation,
+            [{ _tag: "text", text }],
+            undefined,
+            { _tag: "system" },
+            "internal"
+          )
+        ).pipe(Effect.catchTags({ ReplyRefused: Effect.die, NotFound: Effect.die }))
+    )
+    // Surveys go out like acknowledgements: by the system author, on the durable send path.
+    const csat = makeCsatEngine(store, options.csat, {
+      queueSurvey: (tx, conversation, channel, text) =>
+        writeOutboundIn(tx, conversation, [{ _tag: "text", text }], channel, { _tag: "system" }, "public"),
+      log: options.log
+    })
+
     const loadConversation = (tx: Parameters<Parameters<StoreService["read"]>[0]>[0], id: string) =>
       Effect.flatMap(getConversation(tx, id as ConversationId), (c) =>
         c ? Effect.succeed(c) : Effect.fail(new NotFound({ entity: "conversation", id }))
@@ -237,8 +301,18 @@ export const make = (
         c ? Effect.succeed(c) : Effect.fail(new NotFound({ entity: "contact", id }))
       )
 
+    // Hooks run per envelope before the batcher; a CSAT answer is stored on its own, the rest
+    // go through group commit as before.
     const ingest: HubService["ingest"] = (input) =>
-      Effect.flatMap(normalizeEnvelope(registry, input), batcher.ingest)
+      Effect.flatMap(normalizeEnvelope(registry, input), (envelope) =>
+        ingestHooks.ingest(envelope, (hooked) =>
+          csat.enabled
+            ? Effect.flatMap(csat.intercept(hooked), (answered) =>
+                answered === undefined ? batcher.ingest(hooked) : Effect.succeed(answered)
+              )
+            : batcher.ingest(hooked)
+        )
+      )
 
     const updateStatus: HubService["updateStatus"] = (input) =>
       Effect.gen(function* () {
@@ -379,15 +453,26 @@ export const make = (
       ingest,
       updateStatus,
       reply: (conversationId, content, replyOptions) =>
-        Effect.flatMap(toParts(content), (parts) =>
-          writeOutbound(
+        Effect.gen(function* () {
+          const parts = yield* toParts(content)
+          const author = replyOptions?.author ?? { _tag: "agent" as const, id: "agent" }
+          const hooked = yield* sendHooks.before(conversationId, parts, replyOptions?.channel, author, (id) =>
+            store.read((tx) =>
+              Effect.flatMap(loadConversation(tx, id), (conversation) =>
+                Effect.map(loadContact(tx, conversation.contactId), (contact) => ({ conversation, contact }))
+              )
+            )
+          )
+          const message = yield* writeOutbound(
             conversationId,
-            parts,
+            hooked.parts,
             replyOptions?.channel,
-            replyOptions?.author ?? { _tag: "agent", id: "agent" },
+            author,
             "public"
           )
-        ),
+          yield* sendHooks.after(message.conversationId, hooked)
+          return message
+        }),
       note: (conversationId, text, author) =>
         Effect.flatMap(toParts(text), (parts) =>
           writeOutbound(
@@ -422,7 +507,13 @@ export const make = (
                         : [])
                     ]
             }),
-            sla.afterStatusChange
+            (tx, before, updated) =>
+              Effect.flatMap(sla.afterStatusChange(tx, before, updated), (slaEvents) =>
+                Effect.map(csat.afterStatusChange(tx, before, updated), (csatEvents) => [
+                  ...slaEvents,
+                  ...csatEvents
+                ])
+              )
           )
         ),
       assign: (conversationId, assigneeInput) =>
@@ -577,7 +668,13 @@ export const make = (
           Effect.flatMap(
             decodeReportQuery(query).pipe(Effect.mapError(invalid("sla report query"))),
             sla.report
-          )
+          ),
+        csat: (query) => csat.report(query),
+        service: (query) => serviceReport(query, csat.report, (q) => sla.report(q))
+      },
+      csat: {
+        answer: (conversationId, answer) => csat.answer(conversationId, answer),
+        surveys: (conversationId) => csat.surveys(conversationId)
       }
     }
 

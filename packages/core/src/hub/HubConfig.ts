@@ -1,4 +1,6 @@
 import type { ChannelAdapter } from "../adapter/ChannelAdapter.js"
+import type { CsatOptions } from "../csat/CsatOptions.js"
+import type { HookOptions } from "../hooks/Hook.js"
 import type { RoutingOptions } from "./routing/RoutingOptions.js"
 import type { SlaOptions } from "./sla/SlaOptions.js"
 
@@ -33,6 +35,13 @@ export interface HubOptions {
    * template. Without it no clocks run. Instances with `runWorkers` fire SLA deadlines.
    */
   readonly sla?: SlaOptions | undefined
+  /**
+   * Blocking hooks before ingest and before send, each list run in order (see `HookOptions`
+   * for what a veto and a failing hook do).
+   */
+  readonly hooks?: HookOptions | undefined
+  /** Customer satisfaction surveys after a conversation is resolved. Without it none are sent. */
+  readonly csat?: CsatOptions | undefined
   /** Receives adapter and worker log lines; default: warnings and errors to the console. */
   readonly log?:
     | ((level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void)
@@ -51,6 +60,8 @@ export interface ResolvedHubOptions {
   readonly runWorkers: boolean
   readonly routing: RoutingOptions | undefined
   readonly sla: SlaOptions | undefined
+  readonly hooks: HookOptions
+  readonly csat: CsatOptions | undefined
   readonly log: (level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void
 }
 
@@ -70,5 +81,7 @@ export const resolveHubOptions = (options: HubOptions): ResolvedHubOptions => ({
   runWorkers: options.runWorkers ?? true,
   routing: options.routing,
   sla: options.sla,
+  hooks: options.hooks ?? {},
+  csat: options.csat,
   log: options.log ?? consoleLog
 })

@@ -1,4 +1,6 @@
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
+import type { CsatSurvey } from "../csat/CsatSurvey.js"
+import { makeMemoryCsatTx } from "../csat/MemoryCsatTx.js"
 import { Contact, Identity } from "../domain/Contact.js"
 import { Conversation } from "../domain/Conversation.js"
 import { contactOf, conversationOf, DialogiEvent } from "../domain/Event.js"
@@ -111,6 +113,8 @@ interface State {
   slaOutcomes: Map<string, SlaOutcome>
   /** `id version` -> recorded policy. */
   slaPolicies: Map<string, SlaPolicyRecord>
+  /** id -> CSAT survey. */
+  csatSurveys: Map<string, CsatSurvey>
 }
 
 const identityKey = (channel: string, address: string) => `${channel}\u0000${address}`
@@ -137,7 +141,8 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
       deadlineHeaps: new Map(),
       slaClocks: new Map(),
       slaOutcomes: new Map(),
-      slaPolicies: new Map()
+      slaPolicies: new Map(),
+      csatSurveys: new Map()
     }
     const mutex = yield* Effect.makeSemaphore(1)
     const listeners = new Set<(seq: number) => void>()
@@ -530,6 +535,7 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           })
         ),
       slaReport: (query) => Effect.sync(() => aggregateSlaOutcomes(state.slaOutcomes.values(), query)),
+      csat: makeMemoryCsatTx({ surveys: state.csatSurveys, setIn }),
       routing: makeMemoryRoutingTx({
         state: routingState,
         setIn,

@@ -1,4 +1,5 @@
 import { Context, type Effect, type Scope } from "effect"
+import type { CsatTx } from "../csat/CsatStore.js"
 import type { Contact, Identity } from "../domain/Contact.js"
 import type { Assignee, Conversation, ConversationStatus } from "../domain/Conversation.js"
 import type { StoreError } from "../domain/Errors.js"
@@ -324,6 +325,9 @@ export interface StoreTx {
 
   /** Participants, teams, queues, handoffs and callbacks, in this transaction. */
   readonly routing: RoutingTx
+
+  /** CSAT surveys and their answers, in this transaction. */
+  readonly csat: CsatTx
 
   // SLA state: one clock row per conversation, the outcome of every finished clock cycle (for
   // reports), and the policy versions clocks refer to.

@@ -109,6 +109,8 @@ export const createTestChannelAdapter = (options: TestChannelOptions = {}): Test
       const tag = (error as { _tag?: string })._tag
       if (tag === "InvalidInput" || tag === "InvalidAddress")
         return json(400, { error: tag, detail: String(error) })
+      // A hook vetoed it and the hub recorded that: a retry would be vetoed again, so accept it.
+      if (tag === "HookVetoed") return json(200, { vetoed: (error as { reason?: string }).reason })
       return json(503, { error: "not stored, retry later" })
     }
   }

@@ -1,0 +1,66 @@
+import { Effect } from "effect"
+import { Conversation } from "../../domain/Conversation.js"
+import type { StoreError } from "../../domain/Errors.js"
+import type { EventBody } from "../../domain/Event.js"
+import type { ConversationId } from "../../domain/Ids.js"
+import type { HookOutcome } from "../../hooks/runHooks.js"
+import { getConversation } from "../../store/rowLookups.js"
+import type { StoreService, StoreTx } from "../../store/Store.js"
+
+/** Routing's reaction to a conversation change (a new priority re-sorts its queue entry). */
+export type AfterConversationChange = (
+  tx: StoreTx,
+  before: Conversation,
+  after: Conversation,
+  now: Date
+) => Effect.Effect<void, StoreError>
+
+/**
+ * Applies what hooks added to a conversation (tags, priority) and appends `extra` events, in one
+ * transaction after the message itself committed. Nothing is written when there is nothing to do.
+ */
+export const enrichConversation = (
+  store: StoreService,
+  afterConversationChange: AfterConversationChange,
+  conversationId: ConversationId,
+  outcome: Pick<HookOutcome, "addTags" | "priority" | "changedBy">,
+  extra: ReadonlyArray<EventBody>
+): Effect.Effect<void, StoreError> => {
+  const enriches = outcome.addTags.length > 0 || outcome.priority !== undefined
+  if (!enriches && extra.length === 0) return Effect.void
+  return store.transaction((tx) =>
+    Effect.gen(function* () {
+      const now = new Date()
+      const events: EventBody[] = [...extra]
+      if (enriches) {
+        yield* tx.lock([`conversation:${conversationId}`])
+        const current = yield* getConversation(tx, conversationId)
+        if (current !== undefined) {
+          const addedTags = outcome.addTags.filter((t) => !current.tags.includes(t))
+          const priority =
+            outcome.priority !== undefined && outcome.priority !== current.priority
+              ? outcome.priority
+              : undefined
+          if (addedTags.length > 0 || priority !== undefined) {
+            const updated = new Conversation({
+              ...current,
+              tags: [...current.tags, ...addedTags],
+              priority: priority ?? current.priority,
+              updatedAt: now
+            })
+            yield* tx.updateConversations([updated])
+            yield* afterConversationChange(tx, current, updated, now)
+            events.push({
+              _tag: "conversation.enriched",
+              conversationId,
+              hooks: outcome.changedBy,
+              addedTags,
+              ...(priority === undefined ? {} : { priority: { from: current.priority, to: priority } })
+            })
+          }
+        }
+      }
+      if (events.length > 0) yield* tx.appendEvents(events, now)
+    })
+  )
+}
