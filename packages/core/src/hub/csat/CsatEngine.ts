@@ -237,10 +237,19 @@ export const makeCsatEngine = (
             (s) => s.state === "pending" && now.getTime() - s.requestedAt.getTime() <= windowMs
           )
           if (survey === undefined) return yield* new NoPendingSurvey({ conversationId })
+          // "up"/"down" only mean something on thumbs: on the five scale they are refused, not guessed.
+          const given = decoded.rating
           const rating =
-            decoded.rating === "up" ? 1 : decoded.rating === "down" ? 0 : (decoded.rating as number)
-          const fits = survey.scale === "five" ? rating >= 1 && rating <= 5 : rating === 0 || rating === 1
-          if (!fits)
+            survey.scale === "five"
+              ? typeof given === "number" && given >= 1
+                ? given
+                : undefined
+              : given === "up" || given === 1
+                ? 1
+                : given === "down" || given === 0
+                  ? 0
+                  : undefined
+          if (rating === undefined)
             return yield* new InvalidInput({
               what: "csat answer",
               message:
