@@ -7,6 +7,7 @@ import {
   type HookOptions,
   type IngestHookContext,
   MemoryStore,
+  type MessagePart,
   redactCardNumbers,
   redactCardNumbersInText
 } from "../src/index.js"
@@ -48,8 +49,8 @@ const waitFor = async (check: () => boolean, timeoutMs = 5000) => {
     await new Promise((r) => setTimeout(r, 20))
   }
 }
-const textOf = (parts: ReadonlyArray<{ _tag: string }>) =>
-  parts.map((p) => (p._tag === "text" ? (p as { text: string }).text : "")).join("")
+const textOf = (parts: ReadonlyArray<MessagePart>) =>
+  parts.map((p) => (p._tag === "text" ? p.text : "")).join("")
 
 describe("redactCardNumbersInText", () => {
   it("replaces Luhn-valid card numbers however grouped and leaves other long numbers alone", () => {
@@ -102,12 +103,11 @@ describe("ingest hooks", () => {
     })
     const thread = await hub.thread(first.conversationId)
     expect(thread.messages.map((m) => textOf(m.parts))).toEqual(["hello"])
-    const [vetoed] = ofTag(await events(hub), "hook.vetoed")
+    const [vetoed] = ofTag(await events(hub), "hook.ingest_vetoed")
     expect(vetoed?.body).toMatchObject({
-      stage: "ingest",
       hook: "no-spam",
       reason: "spam",
-      contactId: first.contactId,
+      senderContactId: first.contactId,
       channel: "chat",
       providerMessageId: spam.providerMessageId,
       address: "visitor-9"
@@ -117,7 +117,7 @@ describe("ingest hooks", () => {
       adapter.signedRequest({ id: "w-1", from: "visitor-9", text: "casino bonus" })
     )
     expect(response.status).toBe(200)
-    expect(ofTag(await events(hub), "hook.vetoed")).toHaveLength(2)
+    expect(ofTag(await events(hub), "hook.ingest_vetoed")).toHaveLength(2)
   })
 
   it("a failing hook is recorded and skipped: the message is stored with the other hooks' changes", async () => {
@@ -137,10 +137,9 @@ describe("ingest hooks", () => {
     const result = await hub.ingest(inbound(`card ${card}`))
     const thread = await hub.thread(result.conversationId)
     expect(textOf(thread.messages[0]!.parts)).toBe("card [card ending 1111]")
-    const failed = ofTag(await events(hub), "hook.failed").map((e) => e.body)
+    const failed = ofTag(await events(hub), "hook.ingest_failed").map((e) => e.body)
     expect(failed.map((b) => (b as { hook: string }).hook)).toEqual(["broken", "rejects", "garbage"])
     expect(failed[0]).toMatchObject({
-      stage: "ingest",
       message: "boom",
       conversationId: result.conversationId,
       messageId: result.messageId
@@ -207,7 +206,10 @@ describe("send hooks", () => {
     expect(outbound).toHaveLength(1)
     expect(outbound[0]).toMatchObject({ visibility: "internal", author: { _tag: "system" } })
     expect(textOf(outbound[0]!.parts)).toContain("bots may not promise refunds")
-    expect(ofTag(await events(hub), "hook.vetoed")[0]?.body).toMatchObject({ stage: "send", conversationId })
+    expect(ofTag(await events(hub), "hook.send_vetoed")[0]?.body).toMatchObject({
+      hook: "no-refunds",
+      conversationId
+    })
     await new Promise((r) => setTimeout(r, 100))
     expect(adapter.attempts).toHaveLength(0)
   })
@@ -243,8 +245,7 @@ describe("send hooks", () => {
       thread.messages.some((m) => m.visibility === "internal" && textOf(m.parts).includes('"dlp" failed'))
     ).toBe(true)
     expect(JSON.stringify(thread.messages)).not.toContain("4111")
-    expect(ofTag(await events(hub), "hook.failed")[0]?.body).toMatchObject({
-      stage: "send",
+    expect(ofTag(await events(hub), "hook.send_failed")[0]?.body).toMatchObject({
       hook: "dlp",
       conversationId
     })

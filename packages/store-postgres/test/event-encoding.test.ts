@@ -168,7 +168,45 @@ const bodies: ReadonlyArray<EventBody> = [
         holidays: [{ date: "2026-12-24", hours: ["09:00-12:00"] }]
       })
     })
-  }
+  },
+  {
+    _tag: "hook.ingest_vetoed",
+    hook: "no-spam",
+    reason: "spam",
+    channel: "email",
+    providerMessageId: "<v@example.com>",
+    address: "a@example.com",
+    senderContactId: contactId
+  },
+  { _tag: "hook.ingest_failed", conversationId, messageId: "m1" as MessageId, hook: "h", message: "boom" },
+  { _tag: "hook.send_vetoed", conversationId, hook: "h", reason: "no", channel: "email" },
+  { _tag: "hook.send_failed", conversationId, hook: "h", message: "boom" },
+  {
+    _tag: "conversation.enriched",
+    conversationId,
+    hooks: ["vip"],
+    addedTags: ["vip"],
+    priority: { from: "normal", to: "high" }
+  },
+  {
+    _tag: "csat.requested",
+    conversationId,
+    surveyId: "csat_1",
+    channel: "email",
+    scale: "five",
+    messageId: "m1" as MessageId
+  },
+  {
+    _tag: "csat.answered",
+    conversationId,
+    surveyId: "csat_1",
+    scale: "thumbs",
+    rating: 1,
+    satisfied: true,
+    comment: "thanks",
+    messageId: "m2" as MessageId
+  },
+  { _tag: "csat.skipped", conversationId, surveyId: "csat_1" }
 ]
 
 it("encodes every kind of event body exactly like Schema.encode, as stored JSON", () => {

@@ -7,6 +7,7 @@ import {
   type DialogiHub,
   type HubOptions,
   MemoryStore,
+  type MessagePart,
   redactCardNumbers,
   type StoreService
 } from "@dialogi/core"
@@ -38,8 +39,8 @@ const inbound = (from: string, text: string, providerMessageId = `m-${Date.now()
   parts: [{ _tag: "text" as const, text }],
   sentAt: Date.now()
 })
-const textOf = (parts: ReadonlyArray<{ _tag: string }>) =>
-  parts.map((p) => (p._tag === "text" ? (p as { text: string }).text : "")).join("")
+const textOf = (parts: ReadonlyArray<MessagePart>) =>
+  parts.map((p) => (p._tag === "text" ? p.text : "")).join("")
 const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {

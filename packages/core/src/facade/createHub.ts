@@ -34,7 +34,7 @@ export interface EventSubscription extends AsyncIterable<DialogiEvent> {
  * Failures reject with dialogi's tagged errors (`err._tag` is e.g. "NotFound").
  */
 export interface DialogiHub extends DialogiRouting {
-  /** Rejects with HookVetoed when an ingest hook vetoes the message (recorded as `hook.vetoed`). */
+  /** Rejects with HookVetoed when an ingest hook vetoes the message (recorded as `hook.ingest_vetoed`). */
   readonly ingest: (envelope: InboundEnvelopeInput) => Promise<IngestResult>
   readonly updateStatus: (update: StatusUpdateInput) => Promise<void>
   /** Send hooks run first; a veto or a failing hook rejects with HookVetoed / HookFailed. */

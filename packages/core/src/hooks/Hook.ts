@@ -73,8 +73,8 @@ export interface SendHook {
 
 /**
  * The hooks of a hub, each list run in order. Ingest: a veto stops the message (recorded as a
- * `hook.vetoed` event; `ingest` fails with `HookVetoed`); a failing hook is skipped and recorded
- * (`hook.failed`), the message is stored with what the other hooks made of it. Send: a veto or a
+ * `hook.ingest_vetoed` event; `ingest` fails with `HookVetoed`); a failing hook is skipped and recorded
+ * (`hook.ingest_failed`), the message is stored with what the other hooks made of it. Send: a veto or a
  * failure stops the reply (typed error, a system note on the conversation, nothing sent).
  */
 export interface HookOptions {

@@ -6,7 +6,7 @@ export const HookStage = Schema.Literal("ingest", "send")
 export type HookStage = typeof HookStage.Type
 
 /**
- * A hook vetoed the message. The veto is recorded (ingest: a `hook.vetoed` event; send: a system
+ * A hook vetoed the message. The veto is recorded (ingest: a `hook.ingest_vetoed` event; send: a system
  * note on the conversation and the event); nothing was stored as a message and nothing was sent.
  */
 export class HookVetoed extends Schema.TaggedError<HookVetoed>("@dialogi/HookVetoed")("HookVetoed", {

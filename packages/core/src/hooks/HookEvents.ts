@@ -1,37 +1,45 @@
 import { Schema } from "effect"
 import { Priority } from "../domain/Conversation.js"
 import { ContactId, ConversationId, MessageId } from "../domain/Ids.js"
-import { HookStage } from "./HookErrors.js"
 
 // Event bodies of blocking hooks, joined into the EventBody union. They hold no dates, so their
-// stored encoding is themselves.
+// stored encoding is themselves. `conversationId` is never optional in a body: consumers narrow
+// on `"conversationId" in body`, so ingest vetoes (no conversation) are their own kind.
 
 /** The hook events, as members of the EventBody union. */
 export const hookEventBodies = [
   /**
-   * A hook stopped a message. Ingest: the envelope's facts (channel, provider id, sender) are
-   * kept here, with the contact when the sender is known; send: the conversation it was for.
+   * An ingest hook stopped an inbound message; nothing was stored as a message. The envelope's
+   * facts are kept (not its content: a veto is often about the content), with the sender's
+   * contact when they are already known.
    */
-  Schema.TaggedStruct("hook.vetoed", {
-    stage: HookStage,
+  Schema.TaggedStruct("hook.ingest_vetoed", {
     hook: Schema.String,
     reason: Schema.String,
-    conversationId: Schema.optional(ConversationId),
-    contactId: Schema.optional(ContactId),
-    channel: Schema.optional(Schema.String),
-    providerMessageId: Schema.optional(Schema.String),
-    address: Schema.optional(Schema.String)
+    channel: Schema.String,
+    providerMessageId: Schema.String,
+    address: Schema.String,
+    senderContactId: Schema.optional(ContactId)
   }),
-  /**
-   * A hook failed. Ingest: the message was stored without that hook's change (`messageId`); send:
-   * the reply was not stored or sent.
-   */
-  Schema.TaggedStruct("hook.failed", {
-    stage: HookStage,
+  /** An ingest hook failed; the message was stored without that hook's change. */
+  Schema.TaggedStruct("hook.ingest_failed", {
+    conversationId: ConversationId,
+    messageId: MessageId,
     hook: Schema.String,
-    message: Schema.String,
-    conversationId: Schema.optional(ConversationId),
-    messageId: Schema.optional(MessageId)
+    message: Schema.String
+  }),
+  /** A send hook vetoed a reply: nothing was stored as a reply or sent; a system note says why. */
+  Schema.TaggedStruct("hook.send_vetoed", {
+    conversationId: ConversationId,
+    hook: Schema.String,
+    reason: Schema.String,
+    channel: Schema.optional(Schema.String)
+  }),
+  /** A send hook failed: the reply failed closed (nothing stored as a reply or sent). */
+  Schema.TaggedStruct("hook.send_failed", {
+    conversationId: ConversationId,
+    hook: Schema.String,
+    message: Schema.String
   }),
   /** Hooks added tags to a conversation or changed its priority. */
   Schema.TaggedStruct("conversation.enriched", {

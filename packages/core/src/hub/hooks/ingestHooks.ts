@@ -14,8 +14,8 @@ import { type AfterConversationChange, enrichConversation } from "./enrichConver
 export interface IngestHooks {
   /**
    * Runs the hooks on a normalized envelope and ingests what they leave. A veto is recorded as a
-   * `hook.vetoed` event and fails with {@link HookVetoed}; failing hooks are recorded after the
-   * message is stored (`hook.failed`), as are tags and priority the hooks set.
+   * `hook.ingest_vetoed` event and fails with {@link HookVetoed}; failing hooks are recorded after the
+   * message is stored (`hook.ingest_failed`), as are tags and priority the hooks set.
    */
   readonly ingest: (
     envelope: InboundEnvelope,
@@ -48,14 +48,13 @@ export const makeIngestHooks = (
         yield* tx.appendEvents(
           [
             {
-              _tag: "hook.vetoed",
-              stage: "ingest",
+              _tag: "hook.ingest_vetoed",
               hook: vetoed.hook,
               reason: vetoed.reason,
-              ...(sender === undefined ? {} : { contactId: sender.contactId }),
               channel: envelope.channel,
               providerMessageId: envelope.providerMessageId,
-              address: envelope.from.address
+              address: envelope.from.address,
+              ...(sender === undefined ? {} : { senderContactId: sender.contactId })
             }
           ],
           new Date()
@@ -85,12 +84,11 @@ export const makeIngestHooks = (
         // A provider retry of a stored message changes nothing, hooks' additions included.
         if (result.duplicate) return result
         const failures: EventBody[] = outcome.failures.map((f) => ({
-          _tag: "hook.failed",
-          stage: "ingest",
-          hook: f.hook,
-          message: f.message,
+          _tag: "hook.ingest_failed",
           conversationId: result.conversationId,
-          messageId: result.messageId
+          messageId: result.messageId,
+          hook: f.hook,
+          message: f.message
         }))
         yield* enrichConversation(store, afterConversationChange, result.conversationId, outcome, failures)
         return result

@@ -15,7 +15,7 @@ import { type AfterConversationChange, enrichConversation } from "./enrichConver
 export interface SendHooks {
   /**
    * Runs the hooks on a reply's parts. A veto or a failing hook records a system note and a
-   * `hook.vetoed` / `hook.failed` event, and fails the reply (fail closed: nothing is stored as
+   * `hook.send_vetoed` / `hook.send_failed` event, and fails the reply (fail closed: nothing is stored as
    * a reply, nothing is sent).
    */
   readonly before: <E>(
@@ -71,11 +71,10 @@ export const makeSendHooks = (
               Effect.catchAll((failure) =>
                 Effect.zipRight(
                   record(conversation, `Reply not sent: hook "${failure.hook}" failed: ${failure.message}`, {
-                    _tag: "hook.failed",
-                    stage: "send",
+                    _tag: "hook.send_failed",
+                    conversationId: conversation.id,
                     hook: failure.hook,
-                    message: failure.message,
-                    conversationId: conversation.id
+                    message: failure.message
                   }),
                   Effect.fail(new HookFailed({ stage: "send", hook: failure.hook, message: failure.message }))
                 )
@@ -84,11 +83,10 @@ export const makeSendHooks = (
             if (outcome.vetoed !== undefined) {
               const { hook, reason } = outcome.vetoed
               yield* record(conversation, `Reply not sent: vetoed by hook "${hook}": ${reason}`, {
-                _tag: "hook.vetoed",
-                stage: "send",
+                _tag: "hook.send_vetoed",
+                conversationId: conversation.id,
                 hook,
                 reason,
-                conversationId: conversation.id,
                 ...(channel === undefined ? {} : { channel })
               })
               return yield* new HookVetoed({ stage: "send", hook, reason })
