@@ -1,6 +1,6 @@
 import type { Effect } from "effect"
 import type { StoreError } from "../domain/Errors.js"
-import type { ContactId, ConversationId } from "../domain/Ids.js"
+import type { ConversationId } from "../domain/Ids.js"
 import type { CsatReportLine, CsatReportQuery } from "./CsatReport.js"
 import type { CsatState, CsatSurvey } from "./CsatSurvey.js"
 
@@ -8,13 +8,14 @@ import type { CsatState, CsatSurvey } from "./CsatSurvey.js"
 export interface CsatTx {
   readonly insertSurvey: (survey: CsatSurvey) => Effect.Effect<void, StoreError>
   /**
-   * For each contact that has one, its newest pending survey requested at or after `since`:
-   * at most one per contact.
+   * The newest pending survey, requested at or after `since`, of the contact that owns the
+   * identity `sender`; undefined when the identity is unknown or its contact has none. One round
+   * trip on SQL stores: every inbound message asks this while CSAT is on.
    */
-  readonly pendingSurveys: (
-    contactIds: ReadonlyArray<ContactId>,
+  readonly pendingSurveyOf: (
+    sender: { readonly channel: string; readonly address: string },
     since: Date
-  ) => Effect.Effect<ReadonlyArray<CsatSurvey>, StoreError>
+  ) => Effect.Effect<CsatSurvey | undefined, StoreError>
   /** The surveys of a conversation, newest first. */
   readonly surveysOf: (conversationId: ConversationId) => Effect.Effect<ReadonlyArray<CsatSurvey>, StoreError>
   /**

@@ -9,24 +9,26 @@ export interface MemoryCsatDeps {
   readonly surveys: Map<string, CsatSurvey>
   /** Sets a map entry so that a rolled-back transaction restores the previous one. */
   readonly setIn: <K, V>(map: Map<K, V>, key: K, value: V) => void
+  /** The contact that owns an identity. */
+  readonly contactOf: (channel: string, address: string) => string | undefined
 }
 
 const newestFirst = (a: CsatSurvey, b: CsatSurvey) =>
   b.requestedAt.getTime() - a.requestedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
 
 /** The CSAT operations on the memory store's table (the reference for the SQL ones). */
-export const makeMemoryCsatTx = ({ surveys, setIn }: MemoryCsatDeps): CsatTx => ({
+export const makeMemoryCsatTx = ({ surveys, setIn, contactOf }: MemoryCsatDeps): CsatTx => ({
   insertSurvey: (survey) => Effect.sync(() => setIn(surveys, survey.id, survey)),
-  pendingSurveys: (contactIds, since) =>
+  pendingSurveyOf: (sender, since) =>
     Effect.sync(() => {
-      const wanted = new Set<string>(contactIds)
-      const newest = new Map<string, CsatSurvey>()
+      const contactId = contactOf(sender.channel, sender.address)
+      if (contactId === undefined) return undefined
+      let newest: CsatSurvey | undefined
       for (const s of surveys.values()) {
-        if (s.state !== "pending" || !wanted.has(s.contactId) || s.requestedAt < since) continue
-        const before = newest.get(s.contactId)
-        if (before === undefined || newestFirst(s, before) < 0) newest.set(s.contactId, s)
+        if (s.state !== "pending" || s.contactId !== contactId || s.requestedAt < since) continue
+        if (newest === undefined || newestFirst(s, newest) < 0) newest = s
       }
-      return [...newest.values()]
+      return newest
     }),
   surveysOf: (conversationId) =>
     Effect.sync(() =>

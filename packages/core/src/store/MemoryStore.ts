@@ -535,7 +535,11 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           })
         ),
       slaReport: (query) => Effect.sync(() => aggregateSlaOutcomes(state.slaOutcomes.values(), query)),
-      csat: makeMemoryCsatTx({ surveys: state.csatSurveys, setIn }),
+      csat: makeMemoryCsatTx({
+        surveys: state.csatSurveys,
+        setIn,
+        contactOf: (channel, address) => state.identities.get(identityKey(channel, address))?.contactId
+      }),
       routing: makeMemoryRoutingTx({
         state: routingState,
         setIn,

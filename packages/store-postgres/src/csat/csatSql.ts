@@ -40,14 +40,14 @@ export const csatSql = {
     `INSERT INTO dialogi_csat_surveys (${columns})
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
   ),
-  // The newest pending survey per contact, each found through the partial index.
+  // The sender's contact and its newest pending survey in one round trip, through the
+  // identity key and the partial index of pending surveys.
   pending: fixed(
     "csat_pending",
-    `SELECT s.* FROM unnest($1::text[]) AS c(id)
-     CROSS JOIN LATERAL (
-       SELECT * FROM dialogi_csat_surveys
-       WHERE contact_id = c.id AND state = 'pending' AND requested_at >= $2
-       ORDER BY requested_at DESC, id DESC LIMIT 1) s`
+    `SELECT s.* FROM dialogi_identities i
+     JOIN dialogi_csat_surveys s ON s.contact_id = i.contact_id AND s.state = 'pending' AND s.requested_at >= $3
+     WHERE i.channel = $1 AND i.address = $2
+     ORDER BY s.requested_at DESC, s.id DESC LIMIT 1`
   ),
   of: fixed(
     "csat_of",
@@ -116,12 +116,10 @@ export const makeCsatOps = (q: Query): CsatTx => ({
         s.answerMessageId ?? null
       ])
     ),
-  pendingSurveys: (contactIds, since) =>
-    contactIds.length === 0
-      ? Effect.succeed([])
-      : Effect.map(q("csat.pendingSurveys", csatSql.pending, [[...new Set(contactIds)], since]), (rows) =>
-          rows.map(surveyOf)
-        ),
+  pendingSurveyOf: (sender, since) =>
+    Effect.map(q("csat.pendingSurveyOf", csatSql.pending, [sender.channel, sender.address, since]), (rows) =>
+      rows[0] === undefined ? undefined : surveyOf(rows[0])
+    ),
   surveysOf: (conversationId) =>
     Effect.map(q("csat.surveysOf", csatSql.of, [conversationId]), (rows) => rows.map(surveyOf)),
   updateSurvey: (s, from) =>

@@ -10,7 +10,7 @@ import { InvalidInput, NotFound, type ReplyRefused, type StoreError } from "../.
 import type { EventBody } from "../../domain/Event.js"
 import { type ChannelName, type ConversationId, type MessageId, newId } from "../../domain/Ids.js"
 import type { Message } from "../../domain/Message.js"
-import { findIdentity, findMessageByProviderId, getConversation } from "../../store/rowLookups.js"
+import { findMessageByProviderId, getConversation } from "../../store/rowLookups.js"
 import type { StoreService, StoreTx } from "../../store/Store.js"
 import { inboundMessage } from "../ingest/inboundRows.js"
 import type { IngestResult } from "../ingest/ingestOne.js"
@@ -158,9 +158,10 @@ export const makeCsatEngine = (
 
   const pendingOf = (tx: StoreTx, envelope: InboundEnvelope, now: Date) =>
     Effect.gen(function* () {
-      const sender = yield* findIdentity(tx, envelope.channel, envelope.from.address)
-      if (sender === undefined) return undefined
-      const [survey] = yield* tx.csat.pendingSurveys([sender.contactId], new Date(now.getTime() - windowMs))
+      const survey = yield* tx.csat.pendingSurveyOf(
+        { channel: envelope.channel, address: envelope.from.address },
+        new Date(now.getTime() - windowMs)
+      )
       if (survey?.channel !== envelope.channel) return undefined
       // A provider retry of a stored message goes to the batcher, which answers it as a duplicate.
       if (yield* findMessageByProviderId(tx, envelope.channel, envelope.providerMessageId)) return undefined
@@ -172,7 +173,7 @@ export const makeCsatEngine = (
       ? Effect.succeed(undefined)
       : Effect.gen(function* () {
           const now = new Date()
-          // A plain read first: most senders have no pending survey, which costs two look-ups.
+          // A plain read first: most senders have no pending survey, which costs one look-up.
           const seen = yield* store.read((tx) => pendingOf(tx, envelope, now))
           if (seen === undefined) return undefined
           const parsed = parseCsatAnswer(seen.scale, textOf(envelope))
