@@ -1,25 +1,30 @@
 import {
   type ConversationFilter,
+  type ConversationId,
   conversationCursor,
   type DialogiEvent,
+  decodeClockState,
   DialogiEvent as Event,
   type EventBody,
   type EventSeq,
+  encodeClockState,
   contactOf as eventContactOf,
   conversationOf as eventConversationOf,
   type MessageId,
+  type NewDeadline,
   type NewJob,
   parseConversationCursor,
+  type SlaClockRow,
   type StoreError,
   type StoreTx
 } from "@dialogi/core"
 import { Effect } from "effect"
 import { makeCsatOps } from "./csat/csatSql.js"
-import { makeDeadlineOps } from "./deadlines/deadlineSql.js"
+import { deadlinesChannel, makeDeadlineOps, notifyWindowMs } from "./deadlines/deadlineSql.js"
 import type { Row, SqlExecutor, Statement } from "./driver/SqlDriver.js"
 import { makeRoutingOps, visibleToCondition } from "./routing/routingSql.js"
 import * as rows from "./rows.js"
-import { makeSlaOps, persistSlaIngestWrites } from "./sla/slaSql.js"
+import { makeSlaOps } from "./sla/slaSql.js"
 import { toStoreError } from "./storeError.js"
 
 /** What a transaction reports back to the store after commit. */
@@ -213,6 +218,15 @@ const appendedEvents = (bodies: ReadonlyArray<EventBody>, base: number, at: Date
       )
   )
 
+// The conversations an ingest batch may join: each contact's open one, and those asked for by id.
+const ingestConversations = `SELECT 'open' AS kind, c.* FROM unnest($1::text[]) AS k(contact_id)
+     CROSS JOIN LATERAL (
+       SELECT * FROM dialogi_conversations c
+       WHERE c.contact_id = k.contact_id AND c.status <> 'resolved'
+       ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1) c
+     UNION ALL
+     SELECT 'by_id', c.* FROM dialogi_conversations c WHERE c.id = ANY($2::text[])`
+
 // The ingest composites: what one group-commit batch reads and writes, one statement each, so a
 // batch costs the same few round trips whatever its size.
 const ingestSql = {
@@ -234,19 +248,29 @@ const ingestSql = {
        ids.contact_id, ids.address, ids.verified
      FROM ids, locked`
   ),
-  findConversationsForIngest: fixed(
-    "find_conversations_for_ingest",
-    `SELECT 'open' AS kind, c.* FROM unnest($1::text[]) AS k(contact_id)
-     CROSS JOIN LATERAL (
-       SELECT * FROM dialogi_conversations c
-       WHERE c.contact_id = k.contact_id AND c.status <> 'resolved'
-       ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1) c
+  findConversationsForIngest: fixed("find_conversations_for_ingest", ingestConversations),
+  // The same conversations, plus their SLA clock rows locked in id order (as getSlaClocks locks
+  // them) and the store's time: the SLA plan of the batch then needs no read of its own. Rows of
+  // one shape: clock rows carry NULL conversation columns (the table's row type, all NULL).
+  findConversationsWithSlaForIngest: fixed(
+    "find_conversations_sla_for_ingest",
+    `WITH convs AS MATERIALIZED (${ingestConversations}),
+     clocks AS MATERIALIZED (
+       SELECT s.conversation_id, s.state FROM dialogi_sla_clocks s
+       WHERE s.conversation_id IN (SELECT id FROM convs)
+       ORDER BY s.conversation_id FOR UPDATE)
+     SELECT convs.*, NULL::text AS sla_conversation_id, NULL::jsonb AS sla_state, NULL::timestamptz AS now
+     FROM convs
      UNION ALL
-     SELECT 'by_id', c.* FROM dialogi_conversations c WHERE c.id = ANY($2::text[])`
+     SELECT 'sla', (NULL::dialogi_conversations).*, conversation_id, state, now() FROM clocks
+     UNION ALL
+     SELECT 'now', (NULL::dialogi_conversations).*, NULL, NULL, now()`
   ),
   // Parameters: contacts $1 and identities $2 (rows.contactsJson), new conversations $3, updated
-  // ones $4 (rows.conversationsJson) and their ids $5, messages $6 (rows.messagesJson). The
-  // data-modifying CTEs all run, in one snapshot. Events are appended by a statement of their own, last.
+  // ones $4 (rows.conversationsJson) and their ids $5, messages $6 (rows.messagesJson), SLA clock
+  // rows $7 and deadlines $8 (JSON, one row per key). The data-modifying CTEs all run, in one
+  // snapshot. Deadlines due soon NOTIFY other instances as armDeadlines does. Events are
+  // appended by a statement of their own, last.
   applyIngestWrites: fixed(
     "apply_ingest_writes",
     `WITH new_contacts AS (
@@ -272,8 +296,24 @@ const ingestSql = {
        INSERT INTO dialogi_messages (${rows.messageColumns}, metadata)
        SELECT ${rows.messageColumns}, metadata FROM ${rows.recordset("$6", rows.messageRecord)}
        ON CONFLICT (channel, provider_message_id) DO NOTHING
-       RETURNING id)
-     SELECT ARRAY(SELECT id FROM new_messages) AS inserted`
+       RETURNING id),
+     sla_clocks AS (
+       INSERT INTO dialogi_sla_clocks (conversation_id, state, updated_at)
+       SELECT conversation_id, state, now() FROM ${rows.recordset("$7", "conversation_id text, state jsonb")}
+       ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+       RETURNING 1),
+     armed AS (
+       INSERT INTO dialogi_deadlines (key, kind, due_at, payload, attempts, last_error)
+       SELECT key, kind, due_at, payload, 0, NULL
+       FROM ${rows.recordset("$8", "key text, kind text, due_at timestamptz, payload jsonb")}
+       ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
+         payload = excluded.payload, attempts = 0, last_error = NULL
+       RETURNING kind, due_at)
+     SELECT ARRAY(SELECT id FROM new_messages) AS inserted,
+       (SELECT count(*) FROM sla_clocks) AS clocks,
+       (SELECT count(pg_notify('${deadlinesChannel}', (extract(epoch FROM due) * 1000)::bigint || ' ' || kind))
+        FROM (SELECT kind, min(due_at) AS due FROM armed
+              WHERE due_at < now() + interval '${notifyWindowMs / 1000} seconds' GROUP BY kind) soon) AS notified`
   )
 }
 
@@ -341,6 +381,15 @@ export const makeSqlTx = (
   const exec = (operation: string, statement: Statement, params: ReadonlyArray<unknown>) =>
     Effect.asVoid(q(operation, statement, params))
 
+  // Deadlines armed in this transaction: after commit, this instance's claim loops wake for the
+  // earliest of each kind.
+  const noteArmed = (armed: ReadonlyArray<NewDeadline>) => {
+    for (const d of armed) {
+      const due = d.dueAt.getTime()
+      const before = effects.deadlines.get(d.kind)
+      if (before === undefined || due < before) effects.deadlines.set(d.kind, due)
+    }
+  }
   const tx: StoreTx = {
     lock: (keys) => {
       const sorted = [...new Set(keys)].sort()
@@ -488,32 +537,65 @@ export const makeSqlTx = (
               identities: result.filter((r) => r.kind === "identity").map(rows.identityRowOf)
             })
           ),
-    findConversationsForIngest: ({ openOf, ids }) =>
-      openOf.length === 0 && ids.length === 0
+    findConversationsForIngest: ({ openOf, ids, withSlaClocks }) =>
+      openOf.length === 0 && ids.length === 0 && withSlaClocks !== true
         ? Effect.succeed({ open: [], byId: [] })
         : Effect.map(
-            q("findConversationsForIngest", ingestSql.findConversationsForIngest, [
-              [...new Set(openOf)],
-              ids
-            ]),
-            (result) => ({
-              open: result.filter((r) => r.kind === "open").map(rows.conversationOf),
-              byId: result.filter((r) => r.kind === "by_id").map(rows.conversationOf)
-            })
+            q(
+              "findConversationsForIngest",
+              withSlaClocks === true
+                ? ingestSql.findConversationsWithSlaForIngest
+                : ingestSql.findConversationsForIngest,
+              [[...new Set(openOf)], ids]
+            ),
+            (result) => {
+              const found = {
+                open: result.filter((r) => r.kind === "open").map(rows.conversationOf),
+                byId: result.filter((r) => r.kind === "by_id").map(rows.conversationOf)
+              }
+              if (withSlaClocks !== true) return found
+              const now = result.find((r) => r.kind === "now")!.now
+              const slaRows = result
+                .filter((r) => r.kind === "sla")
+                .map(
+                  (r): SlaClockRow => ({
+                    conversationId: r.sla_conversation_id as ConversationId,
+                    state: decodeClockState(
+                      typeof r.sla_state === "string" ? JSON.parse(r.sla_state) : r.sla_state
+                    )
+                  })
+                )
+              return {
+                ...found,
+                slaClocks: { now: now instanceof Date ? now : new Date(now as string), rows: slaRows }
+              }
+            }
           ),
     applyIngestWrites: (writes) => {
       // UPDATE ... FROM applies one arbitrary source row per target row: keep the last of an id.
       const updated = [...new Map(writes.updatedConversations.map((c) => [c.id as string, c])).values()]
+      // An upsert cannot touch a row twice in one statement: the last clock row and deadline of
+      // a key win, as successive writes would leave them.
+      const clocks = [
+        ...new Map((writes.slaClocks ?? []).map((r) => [r.conversationId as string, r])).values()
+      ]
+      const deadlines = [...new Map((writes.deadlines ?? []).map((d) => [d.key, d])).values()]
       const params = [
         ...rows.contactsJson(writes.contacts),
         rows.conversationsJson(writes.newConversations),
         rows.conversationsJson(updated),
         updated.map((c) => c.id),
-        rows.messagesJson(writes.messages)
+        rows.messagesJson(writes.messages),
+        JSON.stringify(
+          clocks.map((r) => ({ conversation_id: r.conversationId, state: encodeClockState(r.state) }))
+        ),
+        JSON.stringify(
+          deadlines.map((d) => ({ key: d.key, kind: d.kind, due_at: d.dueAt, payload: d.payload }))
+        )
       ]
       return Effect.gen(function* () {
         const result = yield* q("applyIngestWrites", ingestSql.applyIngestWrites, params)
-        yield* persistSlaIngestWrites(tx, writes)
+        noteArmed(deadlines)
         // Events go last, in a statement of their own: the event head's row lock they take is
         // held until commit and makes concurrent ingest transactions wait for each other, so it
         // should cover only the event insert and the commit, not the batch's other writes.
@@ -528,13 +610,7 @@ export const makeSqlTx = (
       }).pipe(Effect.tap(() => Effect.sync(() => effects.queues.add(job.queue)))),
     routing: makeRoutingOps(executor),
     csat: makeCsatOps(q),
-    ...makeDeadlineOps(executor, (armed) => {
-      for (const d of armed) {
-        const due = d.dueAt.getTime()
-        const before = effects.deadlines.get(d.kind)
-        if (before === undefined || due < before) effects.deadlines.set(d.kind, due)
-      }
-    }),
+    ...makeDeadlineOps(executor, noteArmed),
     ...makeSlaOps(q)
   }
   return tx

@@ -187,6 +187,12 @@ export interface IngestConversations {
   readonly open: ReadonlyArray<Conversation>
   /** The conversations asked for by id (threading hints, replied-to messages). */
   readonly byId: ReadonlyArray<Conversation>
+  /**
+   * When asked (`withSlaClocks`): the SLA clock rows of every conversation above, locked as
+   * {@link StoreTx.getSlaClocks} locks them, and the store's time; a conversation without a row
+   * has no clock yet.
+   */
+  readonly slaClocks?: { readonly now: Date; readonly rows: ReadonlyArray<SlaClockRow> } | undefined
 }
 
 /** Everything an ingest batch writes. */
@@ -391,6 +397,7 @@ export interface StoreTx {
   readonly findConversationsForIngest: (input: {
     readonly openOf: ReadonlyArray<ContactId>
     readonly ids: ReadonlyArray<ConversationId>
+    readonly withSlaClocks?: boolean | undefined
   }) => Effect.Effect<IngestConversations, StoreError>
   /**
    * Inserts contacts, conversations and messages, updates conversations and appends events, as

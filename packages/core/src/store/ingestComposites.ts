@@ -19,11 +19,13 @@ export const composeIngestOps = (
       if (contacts.length > 0) yield* tx.lock(contacts.map((id) => `contact:${id}`))
       return { messages: foundMessages, identities: foundIdentities }
     }),
-  findConversationsForIngest: ({ openOf, ids }) =>
+  findConversationsForIngest: ({ openOf, ids, withSlaClocks }) =>
     Effect.gen(function* () {
       const open = yield* tx.findOpenConversations(openOf)
       const byId = yield* tx.getConversations(ids)
-      return { open, byId }
+      if (withSlaClocks !== true) return { open, byId }
+      const { now, rows } = yield* tx.getSlaClocks([...open, ...byId].map((c) => c.id))
+      return { open, byId, slaClocks: { now, rows } }
     }),
   applyIngestWrites: (writes) =>
     Effect.gen(function* () {

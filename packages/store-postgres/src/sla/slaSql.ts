@@ -2,7 +2,6 @@ import {
   type ConversationId,
   decodeClockState,
   encodeClockState,
-  type IngestWrites,
   type SlaClockRow,
   type SlaOutcome,
   type SlaReportGroup,
@@ -212,15 +211,3 @@ export const makeSlaOps = (
         }))
     )
 })
-
-/**
- * The SLA rows an ingest batch carries (clock rows, deadlines), one statement each, written
- * after the batch's own rows. Nothing is sent when the batch has none (no SLA policies).
- */
-export const persistSlaIngestWrites = (tx: StoreTx, writes: IngestWrites): Effect.Effect<void, StoreError> =>
-  Effect.gen(function* () {
-    if (writes.slaClocks !== undefined && writes.slaClocks.length > 0)
-      yield* tx.putSlaClocks(writes.slaClocks)
-    if (writes.deadlines !== undefined && writes.deadlines.length > 0)
-      yield* tx.armDeadlines(writes.deadlines)
-  })

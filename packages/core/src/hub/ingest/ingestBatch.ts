@@ -6,7 +6,15 @@ import { StoreError } from "../../domain/Errors.js"
 import type { EventBody } from "../../domain/Event.js"
 import type { ContactId, ConversationId } from "../../domain/Ids.js"
 import type { Message } from "../../domain/Message.js"
-import type { IdentityKey, IngestWrites, NewMessage, ProviderMessageKey, StoreTx } from "../../store/Store.js"
+import type { SlaClockRow } from "../../sla/SlaClock.js"
+import type {
+  IdentityKey,
+  IngestWrites,
+  NewDeadline,
+  NewMessage,
+  ProviderMessageKey,
+  StoreTx
+} from "../../store/Store.js"
 import type { SlaEngine, SlaInbound } from "../sla/SlaEngine.js"
 import { afterInbound, inboundMessage, newContact, newConversation } from "./inboundRows.js"
 import { type IngestResult, ingestOne, maxReferences } from "./ingestOne.js"
@@ -17,6 +25,16 @@ const uniqueBy = <A>(items: Iterable<A>, key: (a: A) => string): A[] => {
   const seen = new Map<string, A>()
   for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item)
   return [...seen.values()]
+}
+
+/**
+ * SLA clock rows read (and locked) with the batch's conversations, so that the SLA plan needs no
+ * read of its own when every conversation it covers was read here or created by the batch.
+ */
+interface SlaLoad {
+  now: Date | undefined
+  readonly rows: SlaClockRow[]
+  readonly covered: Set<ConversationId>
 }
 
 const referencesOf = (envelope: InboundEnvelope): ReadonlyArray<string> =>
@@ -34,7 +52,8 @@ const planSegment = (
   envelopes: ReadonlyArray<InboundEnvelope>,
   now: Date,
   events: EventBody[],
-  slaInbound: SlaInbound[] | undefined
+  slaInbound: SlaInbound[] | undefined,
+  slaLoad: SlaLoad | undefined
 ): Effect.Effect<{ results: ReadonlyArray<IngestResult>; writes: SegmentWrites }, StoreError> =>
   Effect.gen(function* () {
     // Also locks the contacts found: another instance may be threading a message of the same
@@ -79,7 +98,16 @@ const planSegment = (
       if (e.threading?.conversationId !== undefined) wanted.add(e.threading.conversationId)
     const openOf = new Map<ContactId, ConversationId>()
     if (wanted.size > 0 || storedContacts.length > 0) {
-      const found = yield* tx.findConversationsForIngest({ openOf: storedContacts, ids: [...wanted] })
+      const found = yield* tx.findConversationsForIngest({
+        openOf: storedContacts,
+        ids: [...wanted],
+        withSlaClocks: slaLoad !== undefined
+      })
+      if (slaLoad !== undefined && found.slaClocks !== undefined) {
+        slaLoad.now = found.slaClocks.now
+        slaLoad.rows.push(...found.slaClocks.rows)
+        for (const c of [...found.open, ...found.byId]) slaLoad.covered.add(c.id)
+      }
       for (const c of found.byId) conversations.set(c.id, c)
       for (const c of found.open) {
         conversations.set(c.id, c)
@@ -139,6 +167,7 @@ const planSegment = (
       if (!conversation) {
         conversation = newConversation(contactId, now)
         createdConversations.add(conversation.id)
+        slaLoad?.covered.add(conversation.id)
         events.push({ _tag: "conversation.opened", conversationId: conversation.id, conversation })
       }
 
@@ -181,14 +210,13 @@ const planSegment = (
   })
 
 /**
- * Told which conversations a batch opened or reopened (a customer wrote into a resolved one), in
- * the batch's transaction, after its writes.
+ * Asked which deadlines the conversations a batch opened or reopened (a customer wrote into a
+ * resolved one) need; they are written with the batch's last write, in its transaction.
  */
 export type OpenedHook = (
-  tx: StoreTx,
   conversationIds: ReadonlyArray<ConversationId>,
   now: Date
-) => Effect.Effect<void, StoreError>
+) => ReadonlyArray<NewDeadline>
 
 type SegmentWrites = Omit<IngestWrites, "events" | "at">
 
@@ -219,6 +247,9 @@ export const ingestBatch = (
   Effect.gen(function* () {
     const events: EventBody[] = []
     const slaInbound: SlaInbound[] | undefined = sla?.enabled ? [] : undefined
+    const slaLoad: SlaLoad | undefined = sla?.enabled
+      ? { now: undefined, rows: [], covered: new Set() }
+      : undefined
     const results: IngestResult[] = []
     let run: InboundEnvelope[] = []
     for (const envelope of envelopes) {
@@ -227,7 +258,7 @@ export const ingestBatch = (
         continue
       }
       if (run.length > 0) {
-        const planned = yield* planSegment(tx, run, now, events, slaInbound)
+        const planned = yield* planSegment(tx, run, now, events, slaInbound, slaLoad)
         yield* applyWrites(tx, planned.writes, [], now)
         results.push(...planned.results)
       }
@@ -236,24 +267,33 @@ export const ingestBatch = (
     }
     const last =
       run.length > 0
-        ? yield* planSegment(tx, run, now, events, slaInbound)
+        ? yield* planSegment(tx, run, now, events, slaInbound, slaLoad)
         : { results: [], writes: noWrites }
     // SLA clocks of the whole batch: one bulk read, written with the last segment's rows.
-    const slaWrites =
+    const loaded =
+      slaLoad?.now !== undefined && slaInbound?.every((i) => slaLoad.covered.has(i.conversation.id))
+        ? { now: slaLoad.now, rows: slaLoad.rows }
+        : undefined
+    const slaWrites: Pick<IngestWrites, "slaClocks" | "deadlines"> =
       sla !== undefined && slaInbound !== undefined && slaInbound.length > 0
-        ? yield* sla.planInbound(tx, slaInbound)
+        ? yield* sla.planInbound(tx, slaInbound, loaded)
         : {}
-    yield* applyWrites(tx, { ...last.writes, ...slaWrites }, events, now)
-    // One statement for the whole batch, and none when it opened nothing.
-    if (onOpened !== undefined) {
-      const opened = events.flatMap((e) =>
-        e._tag === "conversation.opened" ||
-        (e._tag === "conversation.status_changed" && e.from === "resolved")
-          ? [e.conversationId]
-          : []
-      )
-      if (opened.length > 0) yield* onOpened(tx, opened, now)
-    }
+    const opened =
+      onOpened === undefined
+        ? []
+        : events.flatMap((e) =>
+            e._tag === "conversation.opened" ||
+            (e._tag === "conversation.status_changed" && e.from === "resolved")
+              ? [e.conversationId]
+              : []
+          )
+    const routed = onOpened === undefined || opened.length === 0 ? [] : onOpened(opened, now)
+    yield* applyWrites(
+      tx,
+      { ...last.writes, ...slaWrites, deadlines: [...(slaWrites.deadlines ?? []), ...routed] },
+      events,
+      now
+    )
     results.push(...last.results)
     return results
   })

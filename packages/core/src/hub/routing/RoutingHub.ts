@@ -2,7 +2,7 @@ import type { Effect, Scope } from "effect"
 import type { Conversation } from "../../domain/Conversation.js"
 import type { StoreError } from "../../domain/Errors.js"
 import type { ConversationId } from "../../domain/Ids.js"
-import type { StoreService, StoreTx } from "../../store/Store.js"
+import type { NewDeadline, StoreService, StoreTx } from "../../store/Store.js"
 import type { AdapterRegistry } from "../AdapterRegistry.js"
 import { type CallbackApi, makeCallbackApi } from "./CallbackApi.js"
 import { afterConversationChange } from "./conversationHooks.js"
@@ -11,7 +11,7 @@ import type { LogFn } from "./placement.js"
 import { makeRoutingAdmin, type RoutingAdmin } from "./RoutingAdmin.js"
 import { makeRoutingContext } from "./RoutingContext.js"
 import { type RoutingOptions, resolveRoutingOptions } from "./RoutingOptions.js"
-import { armNewConversations } from "./routeByRules.js"
+import { routeNewConversations } from "./routeByRules.js"
 import { runRoutingDeadlines } from "./routingDeadlines.js"
 
 export type { CallbackApi, HandoffApi, RequestHandoff, RoutingAdmin }
@@ -27,9 +27,9 @@ export interface Routing {
     participantId: string,
     ids: ReadonlyArray<ConversationId>
   ) => Effect.Effect<ReadonlyArray<ConversationId>, StoreError>
-  /** Called by ingest, in its transaction, with the conversations it opened. */
+  /** Asked by ingest which deadlines the conversations it opened need (written with its batch). */
   readonly onConversationsOpened:
-    | ((tx: StoreTx, ids: ReadonlyArray<ConversationId>, now: Date) => Effect.Effect<void, StoreError>)
+    | ((ids: ReadonlyArray<ConversationId>, now: Date) => ReadonlyArray<NewDeadline>)
     | undefined
   /** Called by status and assignment changes, in their transaction. */
   readonly afterConversationChange: (
@@ -57,7 +57,7 @@ export const makeRouting = (
     callbacks: makeCallbackApi(ctx),
     routing: makeRoutingAdmin(ctx),
     visibleTo: (participantId, ids) => store.read((t) => t.routing.visibleTo(participantId, ids)),
-    onConversationsOpened: ctx.options.autoRoute ? armNewConversations : undefined,
+    onConversationsOpened: ctx.options.autoRoute ? routeNewConversations : undefined,
     afterConversationChange,
     runWorkers: runRoutingDeadlines(ctx)
   }

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import type { StoreError } from "../../domain/Errors.js"
 import type { ConversationId } from "../../domain/Ids.js"
 import { chooseRule } from "../../routing/RoutingRule.js"
-import type { StoreTx } from "../../store/Store.js"
+import type { NewDeadline, StoreTx } from "../../store/Store.js"
 import { type LogFn, type PlaceResult, placeInTeam, routingKey, routingKind } from "./placement.js"
 import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
 
@@ -77,13 +77,17 @@ export const routeByRules = (
     )
   })
 
-/** Arms the routing of opened and reopened conversations: one statement for a whole ingest batch. */
-export const armNewConversations = (tx: StoreTx, conversationIds: ReadonlyArray<ConversationId>, now: Date) =>
-  tx.armDeadlines(
-    conversationIds.map((conversationId) => ({
-      key: routingKey.route(conversationId),
-      kind: routingKind,
-      dueAt: now,
-      payload: { op: "route", conversationId }
-    }))
-  )
+/**
+ * The routing deadlines of opened and reopened conversations, due now; ingest writes them with
+ * the rest of its batch.
+ */
+export const routeNewConversations = (
+  conversationIds: ReadonlyArray<ConversationId>,
+  now: Date
+): ReadonlyArray<NewDeadline> =>
+  conversationIds.map((conversationId) => ({
+    key: routingKey.route(conversationId),
+    kind: routingKind,
+    dueAt: now,
+    payload: { op: "route", conversationId }
+  }))
