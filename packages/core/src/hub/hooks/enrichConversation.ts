@@ -28,7 +28,19 @@ export const enrichConversation = (
 ): Effect.Effect<void, StoreError> => {
   const enriches = outcome.addTags.length > 0 || outcome.priority !== undefined
   if (!enriches && extra.length === 0) return Effect.void
-  return store.transaction((tx) =>
+  const changes = (c: Conversation) =>
+    outcome.addTags.some((t) => !c.tags.includes(t)) ||
+    (outcome.priority !== undefined && outcome.priority !== c.priority)
+  // A hook that tags every message mostly re-adds tags the conversation has: a plain read
+  // settles that without a transaction and its lock.
+  const needed =
+    extra.length > 0
+      ? Effect.succeed(true)
+      : Effect.map(
+          store.read((tx) => getConversation(tx, conversationId)),
+          (c) => c !== undefined && changes(c)
+        )
+  const write = store.transaction((tx) =>
     Effect.gen(function* () {
       const now = new Date()
       const events: EventBody[] = [...extra]
@@ -63,4 +75,5 @@ export const enrichConversation = (
       if (events.length > 0) yield* tx.appendEvents(events, now)
     })
   )
+  return Effect.flatMap(needed, (yes) => (yes ? write : Effect.void))
 }
