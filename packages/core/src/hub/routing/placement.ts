@@ -18,18 +18,19 @@ import type { StoreTx } from "../../store/Store.js"
 import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
 
 // Placing conversations on team members. Lock order, everywhere in routing, so that two
-// instances never wait on each other in a circle: handoff, then teams, then conversations, then
-// participants. Each level is locked in one call (keys sorted), and loads are counted only after
+// instances never wait on each other in a circle: handoff, then teams, then conversations (then
+// their contacts, see lockConversations), then participants. Each level is locked in one call (keys sorted), and loads are counted only after
 // the participant locks are held, so a count is never stale when capacity is checked.
 
 /** The deadline kind of routing work (route a new conversation, drain a queue, overflow, sweep). */
 export const routingKind = "routing"
 
-/** Lock keys, shared with the hub's own `conversation:<id>` lock. */
+/** Lock keys, shared with the hub's own `conversation:<id>` lock and ingest's `contact:<id>` lock. */
 export const lockKey = {
   handoff: (id: string) => `handoff:${id}`,
   team: (id: string) => `team:${id}`,
   conversation: (id: string) => `conversation:${id}`,
+  contact: (id: string) => `contact:${id}`,
   participant: (id: string) => `participant:${id}`
 }
 
@@ -46,16 +47,17 @@ export const lockConversations = (
 ): Effect.Effect<ReadonlyArray<Conversation>, StoreError> =>
   Effect.gen(function* () {
     if (ids.length === 0) return []
-    let rows = yield* tx.getConversations(ids)
+    yield* tx.lock(ids.map(lockKey.conversation))
     const locked = new Set<string>()
-    let keys = [...ids.map(lockKey.conversation)]
-    while (keys.length > 0) {
+    for (;;) {
+      const rows = yield* tx.getConversations(ids)
+      // Only contacts not locked yet: a merge that moved a conversation meanwhile shows up as a
+      // new contact key, and the row is read again once that contact is held too.
+      const keys = [...new Set(rows.map((c) => lockKey.contact(c.contactId)))].filter((k) => !locked.has(k))
+      if (keys.length === 0) return rows
       yield* tx.lock(keys)
       for (const k of keys) locked.add(k)
-      rows = yield* tx.getConversations(ids)
-      keys = []
     }
-    return rows
   })
 
 /** Deadline keys of routing work; a key is armed at most once, so repeated triggers coalesce. */
