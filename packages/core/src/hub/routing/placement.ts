@@ -19,8 +19,9 @@ import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
 
 // Placing conversations on team members. Lock order, everywhere in routing, so that two
 // instances never wait on each other in a circle: handoff, then teams, then conversations (then
-// their contacts, see lockConversations), then participants. Each level is locked in one call (keys sorted), and loads are counted only after
-// the participant locks are held, so a count is never stale when capacity is checked.
+// their contacts, see lockConversations), then participants. Each level is locked in one call
+// (keys sorted), and loads are counted only after the participant locks are held, so a count is
+// never stale when capacity is checked.
 
 /** The deadline kind of routing work (route a new conversation, drain a queue, overflow, sweep). */
 export const routingKind = "routing"
