@@ -198,6 +198,13 @@ const sql = {
   eventsAfter: fixed(
     "events_after",
     "SELECT seq, at, body, conversation_id, contact_id FROM dialogi_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+  ),
+  // Served by dialogi_events_conversation (conversation_id, seq): a chat socket's resume reads
+  // its own thread's few events instead of every event after its cursor.
+  eventsAfterInConversation: fixed(
+    "events_after_in_conversation",
+    `SELECT seq, at, body, conversation_id, contact_id FROM dialogi_events
+     WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
   )
 }
 
@@ -520,8 +527,13 @@ export const makeSqlTx = (
         return appendedEvents(bodies, base, at)
       })
     },
-    eventsAfter: (seq, limit) =>
-      Effect.map(q("eventsAfter", sql.eventsAfter, [seq, limit]), (result) => result.map(rows.eventOf)),
+    eventsAfter: (seq, limit, filter) =>
+      Effect.map(
+        filter?.conversationId === undefined
+          ? q("eventsAfter", sql.eventsAfter, [seq, limit])
+          : q("eventsAfter", sql.eventsAfterInConversation, [filter.conversationId, seq, limit]),
+        (result) => result.map(rows.eventOf)
+      ),
     findForIngest: ({ messages, identities }) =>
       messages.length === 0 && identities.length === 0
         ? Effect.succeed({ messages: [], identities: [] })

@@ -8,6 +8,7 @@ import type { Assignee, Conversation, ConversationStatus } from "../domain/Conve
 import type { DialogiEvent } from "../domain/Event.js"
 import type { Author, Message } from "../domain/Message.js"
 import type { ServiceReport } from "../hub/csat/serviceReport.js"
+import type { EventsQuery } from "../hub/EventsQuery.js"
 import * as Hub from "../hub/Hub.js"
 import type { HubOptions } from "../hub/HubConfig.js"
 import type { IngestResult } from "../hub/ingest/ingestOne.js"
@@ -68,8 +69,13 @@ export interface DialogiHub extends DialogiRouting {
   readonly merge: (survivorId: string, absorbedId: string, reason: string) => Promise<MergeRecord>
   readonly unmerge: (mergeId: string) => Promise<MergeRecord>
   readonly events: {
-    /** Events after a cursor (sequence number), oldest first. */
-    readonly after: (cursor: number, limit?: number) => Promise<ReadonlyArray<DialogiEvent>>
+    /**
+     * Events after a cursor (sequence number), oldest first. `query` is a page size (default
+     * 500, at most 5,000) or `{ limit, conversationId }` to read one conversation's events only
+     * (through its own index, so the cost does not grow with everyone else's traffic). Rejects
+     * with `InvalidInput` for a cursor that is not an integer >= 0 or a malformed query.
+     */
+    readonly after: (cursor: number, query?: number | EventsQuery) => Promise<ReadonlyArray<DialogiEvent>>
     /** Every event after `cursor`, then live ones; store the last `seq` to resume later. */
     readonly subscribe: (cursor: number) => EventSubscription
   }
@@ -140,7 +146,7 @@ export const createHub = async (options: CreateHubOptions): Promise<DialogiHub> 
     merge: (survivor, absorbed, reason) => run(hub.merge(survivor, absorbed, reason)),
     unmerge: (mergeId) => run(hub.unmerge(mergeId)),
     events: {
-      after: (cursor, limit) => run(hub.eventsAfter(cursor, limit)),
+      after: (cursor, query) => run(hub.eventsAfter(cursor, query)),
       subscribe: (cursor) => {
         const controller = new AbortController()
         const stream = hub.events(cursor).pipe(Stream.interruptWhen(waitForAbort(controller.signal)))

@@ -34,6 +34,7 @@ import { makeAdapterRegistry } from "./AdapterRegistry.js"
 import { mergeContacts, unmergeContacts } from "./contactMerge.js"
 import { makeCsatEngine } from "./csat/CsatEngine.js"
 import { type ServiceReport, serviceReport } from "./csat/serviceReport.js"
+import { decodeEventsRead, type EventsQuery } from "./EventsQuery.js"
 import { eventStream } from "./eventStream.js"
 import { type HubOptions, resolveHubOptions } from "./HubConfig.js"
 import { makeIngestHooks } from "./hooks/ingestHooks.js"
@@ -133,11 +134,15 @@ export interface HubService extends HubRouting {
     reason: string
   ) => Effect.Effect<MergeRecord, NotFound | MergeConflict | StoreError>
   readonly unmerge: (mergeId: string) => Effect.Effect<MergeRecord, NotFound | MergeConflict | StoreError>
-  /** Events after a cursor (a sequence number), oldest first. */
+  /**
+   * Events after a cursor (a sequence number), oldest first. `query` is a page size (default
+   * 500, at most 5,000) or `{ limit, conversationId }`: with a conversation, only its events,
+   * read through the store's per-conversation index.
+   */
   readonly eventsAfter: (
     cursor: number,
-    limit?: number
-  ) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
+    query?: number | EventsQuery
+  ) => Effect.Effect<ReadonlyArray<DialogiEvent>, InvalidInput | StoreError>
   /** Every event after a cursor, then live ones as they commit; resumable from any seq. */
   readonly events: (cursor: number) => Stream.Stream<DialogiEvent, StoreError>
   /** The webhook handler of a channel's adapter. */
@@ -646,8 +651,10 @@ export const make = (
             return { ...merge, undoneAt: now }
           })
         ),
-      eventsAfter: (cursor, limit = 500) =>
-        store.read((tx) => tx.eventsAfter(cursor, Math.min(Math.max(1, limit), 5000))),
+      eventsAfter: (cursor, query) =>
+        Effect.flatMap(decodeEventsRead(cursor, query), (read) =>
+          store.read((tx) => tx.eventsAfter(read.cursor, read.limit, read.filter))
+        ),
       events: (cursor) => eventStream(store, cursor),
       webhook: (channel) => {
         const adapter = registry.get(channel)

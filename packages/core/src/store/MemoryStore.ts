@@ -438,7 +438,16 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
           })
           return appended
         }),
-      eventsAfter: (seq, limit) => Effect.sync(() => state.events.slice(seq, seq + limit)),
+      eventsAfter: (seq, limit, filter) =>
+        Effect.sync(() => {
+          // Sequence numbers are gap-free from 1, so event `seq` sits at index `seq - 1`.
+          const conversationId = filter?.conversationId
+          if (conversationId === undefined) return state.events.slice(seq, seq + limit)
+          const page: DialogiEvent[] = []
+          for (let i = Math.max(0, seq); i < state.events.length && page.length < limit; i++)
+            if (state.events[i]!.conversationId === conversationId) page.push(state.events[i]!)
+          return page
+        }),
       enqueueJob: (job: NewJob) =>
         Effect.sync(() => {
           if (job.key !== undefined) {

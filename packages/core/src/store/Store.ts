@@ -66,6 +66,12 @@ export interface ConversationFilter {
   readonly visibleTo?: string | undefined
 }
 
+/** Narrows {@link StoreTx.eventsAfter}; no filter reads the whole log. */
+export interface EventFilter {
+  /** Only events of this conversation (events without a conversation never match). */
+  readonly conversationId?: ConversationId | undefined
+}
+
 /** A page of conversations, newest activity first. */
 export interface ConversationPage {
   readonly items: ReadonlyArray<Conversation>
@@ -304,7 +310,16 @@ export interface StoreTx {
     bodies: ReadonlyArray<EventBody>,
     at: Date
   ) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
-  readonly eventsAfter: (seq: number, limit: number) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
+  /**
+   * Events after `seq`, oldest first, at most `limit`. With `conversationId`, only that
+   * conversation's events (PostgreSQL reads them through the (conversation_id, seq) index), so a
+   * reader of one thread does not page through everyone else's events.
+   */
+  readonly eventsAfter: (
+    seq: number,
+    limit: number,
+    filter?: EventFilter
+  ) => Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError>
 
   readonly enqueueJob: (job: NewJob) => Effect.Effect<void, StoreError>
 

@@ -757,6 +757,43 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         expect(await read((t) => t.eventsAfter(3, 10))).toEqual([])
       })
 
+      it("reads one conversation's events after a cursor, in order, paged", async () => {
+        const k1 = "k1" as ConversationId
+        const linked: EventBody = {
+          _tag: "contact.linked",
+          contactId: "c1" as ContactId,
+          channel: channel("sms"),
+          address: "+1",
+          verified: true
+        }
+        // Interleaved with another conversation and a contact-only event; one batch rolls back.
+        await write((t) => t.appendEvents([resolved("k1"), resolved("k2"), linked], at(1)))
+        await write((t) => t.appendEvents([resolved("k2"), resolved("k1")], at(2)))
+        const rolledBack = await failing((t) =>
+          Effect.zipRight(t.appendEvents([resolved("k1")], at(3)), Effect.fail(new Error("rolled back")))
+        )
+        expect(Exit.isFailure(rolledBack)).toBe(true)
+        await write((t) => t.appendEvents([resolved("k2"), resolved("k1")], at(4)))
+        const seqs = async (after: number, limit: number, conversationId: ConversationId) =>
+          (await read((t) => t.eventsAfter(after, limit, { conversationId }))).map((e) => e.seq)
+        expect(await seqs(0, 100, k1)).toEqual([1, 5, 7])
+        expect(await seqs(0, 100, "k2" as ConversationId)).toEqual([2, 4, 6])
+        expect(await seqs(1, 100, k1)).toEqual([5, 7])
+        expect(await seqs(4, 100, k1)).toEqual([5, 7])
+        expect(await seqs(0, 2, k1)).toEqual([1, 5])
+        expect(await seqs(5, 1, k1)).toEqual([7])
+        expect(await seqs(7, 100, k1)).toEqual([])
+        expect(await seqs(0, 100, "nobody" as ConversationId)).toEqual([])
+        const page = await read((t) => t.eventsAfter(0, 100, { conversationId: k1 }))
+        expect(page.every((e) => e.conversationId === k1 && e.body._tag === "conversation.resolved")).toBe(
+          true
+        )
+        // No filter (or an empty one) is still the whole log.
+        expect((await read((t) => t.eventsAfter(0, 100, {}))).map((e) => e.seq)).toEqual([
+          1, 2, 3, 4, 5, 6, 7
+        ])
+      })
+
       it("keeps event bodies with nested domain objects intact", async () => {
         const c = conversation("k1", "c1", 5, { tags: ["t"] })
         const m = message("m1", "k1", 5, { providerMessageId: "p" })
