@@ -24,3 +24,12 @@ export class HookFailed extends Schema.TaggedError<HookFailed>("@dialogi/HookFai
   hook: Schema.String,
   message: Schema.String
 }) {}
+
+/**
+ * Whether `error` is a {@link HookVetoed}: adapters use it to answer their provider with success,
+ * because the hub already recorded the refusal and a provider retry would only be vetoed (and
+ * recorded) again. Checks the tag rather than the class so that an error from another copy of
+ * `@dialogi/core` (ESM next to CJS, two installed versions) is still recognised.
+ */
+export const isHookVetoed = (error: unknown): error is HookVetoed =>
+  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "HookVetoed"
