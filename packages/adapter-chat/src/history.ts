@@ -22,27 +22,32 @@ export type ChatHistory = (query: {
   readonly after: number
 }) => Promise<ReadonlyArray<ChatHistoryEntry>>
 
-/** The part of the hub that {@link hubHistory} reads. */
+/** The part of the hub that {@link hubHistory} reads (core's `hub.events.after`). */
 export interface HubEventReader {
   readonly events: {
-    readonly after: (cursor: number, limit?: number) => Promise<ReadonlyArray<DialogiEvent>>
+    readonly after: (
+      cursor: number,
+      query: { readonly conversationId: string; readonly limit: number }
+    ) => Promise<ReadonlyArray<DialogiEvent>>
   }
 }
 
 /**
- * A {@link ChatHistory} over the hub's event log. Core has no per-conversation event query
- * yet, so this pages through every event after the cursor and keeps the conversation's public
- * messages: cheap for a live visitor (their cursor is recent), linear in the log for a cursor
- * of 0. `hub` may be a function so the adapter can be created before the hub that uses it.
+ * A {@link ChatHistory} over the hub's event log. It pages through the conversation's own
+ * events after the cursor (core reads them through the store's per-conversation index), so a
+ * new visitor's cursor of 0 costs their thread, not the whole log, however busy the hub is.
+ * `hub` may be a function so the adapter can be created before the hub that uses it.
  */
-export const hubHistory =
-  (hub: HubEventReader | (() => HubEventReader), pageSize = 1_000): ChatHistory =>
-  async ({ conversationId, after }) => {
+export const hubHistory = (hub: HubEventReader | (() => HubEventReader), pageSize = 1_000): ChatHistory => {
+  // Core returns at most 5,000 events a call; a larger page would read as the end of the log.
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 5_000)
+    throw new Error("[dialogi/chat] hubHistory pageSize must be an integer from 1 to 5,000")
+  return async ({ conversationId, after }) => {
     const reader = typeof hub === "function" ? hub() : hub
     const entries: ChatHistoryEntry[] = []
     let cursor = after
     for (;;) {
-      const page = await reader.events.after(cursor, pageSize)
+      const page = await reader.events.after(cursor, { conversationId, limit: pageSize })
       for (const event of page) {
         const body = event.body
         if (
@@ -56,3 +61,4 @@ export const hubHistory =
       cursor = page[page.length - 1]!.seq
     }
   }
+}
