@@ -14,7 +14,6 @@ import { WebSocket } from "ws"
 import { fmt, parseCli } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench chat [--sockets 10000] [--rate 1000] [--duration 20] [--store postgres|pglite]
-  [--history scan|conversation]
   [--pool 10] [--connect-concurrency 200] [--targets dialogi,baseline]
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); ulimit -n must exceed --sockets`
 
@@ -28,7 +27,6 @@ const parse = (argv) => {
       rate: { type: "string", default: "1000" },
       duration: { type: "string", default: "20" },
       store: { type: "string", default: "postgres" },
-      history: { type: "string", default: "scan" },
       pool: { type: "string", default: "10" },
       "connect-concurrency": { type: "string", default: "200" },
       targets: { type: "string", default: "dialogi,baseline" },
@@ -43,16 +41,12 @@ const parse = (argv) => {
   const targets = values.targets.split(",").map((t) => t.trim())
   for (const t of targets) if (!["dialogi", "baseline"].includes(t)) throw new Error(`unknown target ${t}`)
   if (!["postgres", "pglite"].includes(values.store)) throw new Error("--store is postgres or pglite")
-  if (!["scan", "conversation"].includes(values.history)) throw new Error("--history is scan or conversation")
-  if (values.history === "conversation" && values.store !== "postgres")
-    throw new Error("--history conversation reads the PostgreSQL event table")
   return {
     help: values.help,
     sockets: int("sockets", 1),
     rate: int("rate", 1),
     durationS: int("duration", 1),
     store: values.store,
-    history: values.history,
     pool: int("pool", 1),
     connectConcurrency: int("connect-concurrency", 1),
     targets
@@ -213,13 +207,13 @@ export const main = async (argv) => {
     return 2
   }
   console.log(
-    `chat bench: ${options.sockets} sockets, ${options.rate} msgs/s for ${options.durationS} s, dialogi on ${options.store}, chat history ${options.history === "scan" ? "hubHistory (global event scan)" : "per-conversation SQL"}`
+    `chat bench: ${options.sockets} sockets, ${options.rate} msgs/s for ${options.durationS} s, dialogi on ${options.store}`
   )
   const adminUrl = process.env.DATABASE_URL ?? defaultUrl
   const results = []
   for (const target of options.targets) {
     let cleanup = async () => {}
-    const settings = { pool: options.pool, store: options.store, history: options.history }
+    const settings = { pool: options.pool, store: options.store }
     if (target === "dialogi" && options.store === "postgres") {
       const admin = new pg.Client({ connectionString: adminUrl })
       await admin.connect()

@@ -7,10 +7,8 @@
 // The parent talks to it over IPC: {cmd:"rss"} -> {rss}, {cmd:"stop"} -> final result.
 import { createServer } from "node:http"
 import { createChatAdapter, hubHistory } from "@dialogi/adapter-chat"
-import { createHub, Message } from "@dialogi/core"
+import { createHub } from "@dialogi/core"
 import { pgliteStore, postgresStore } from "@dialogi/store-postgres"
-import { Schema } from "effect"
-import pg from "pg"
 import { WebSocketServer } from "ws"
 
 const settings = JSON.parse(process.env.BENCH_TARGET)
@@ -29,26 +27,6 @@ const upgradeAgent = (req, socket, head) =>
 
 let stop = async () => {}
 
-/**
- * `--history conversation` (PostgreSQL only): the chat history read with the per-conversation
- * index of the event table, i.e. what `hubHistory` could do if core had a "events of one
- * conversation after seq" query. It shows how much of dialogi's latency is the global scan.
- */
-const conversationHistory = async (settings) => {
-  const pool = new pg.Pool({ connectionString: settings.connectionString, max: 4 })
-  const decodeMessage = Schema.decodeUnknownSync(Message)
-  return async ({ conversationId, after }) => {
-    const { rows } = await pool.query(
-      `SELECT seq, body FROM dialogi_events WHERE conversation_id = $1 AND seq > $2
-         AND body->>'_tag' IN ('message.received', 'message.queued') ORDER BY seq`,
-      [conversationId, after]
-    )
-    return rows
-      .map((row) => ({ seq: Number(row.seq), message: decodeMessage(row.body.message) }))
-      .filter((entry) => entry.message.visibility === "public")
-  }
-}
-
 if (settings.target === "dialogi") {
   const store =
     settings.store === "pglite"
@@ -57,8 +35,7 @@ if (settings.target === "dialogi") {
   let hub
   const chat = createChatAdapter({
     secret: "bench-chat-secret-0123456789",
-    history:
-      settings.history === "conversation" ? await conversationHistory(settings) : hubHistory(() => hub),
+    history: hubHistory(() => hub),
     // 10,000 sockets on one host: the per-socket limits stay, with room for the bench's rate.
     messageRate: { burst: 20, perSecond: 5 }
   })
