@@ -1,5 +1,5 @@
 import type { AdapterContext, ChannelAdapter, InboundEnvelopeInput, MessagePart } from "@dialogi/core"
-import { SendFailed } from "@dialogi/core"
+import { isHookVetoed, SendFailed } from "@dialogi/core"
 import twilio from "twilio"
 import { voiceCapabilities } from "./capabilities.js"
 import type { PhoneAdapterConfig } from "./config.js"
@@ -83,7 +83,14 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): ChannelAdapter => {
   const ingest = async (env: InboundEnvelopeInput) => {
     if (!context)
       throw Object.assign(new Error(`[dialogi/${channel}] hub not started`), { _tag: "NotStarted" })
-    await context.ingest(env)
+    try {
+      await context.ingest(env)
+    } catch (error) {
+      // A vetoed call event is recorded by the hub (hook.ingest_vetoed) and only kept out of the
+      // thread: the call itself goes on with the TwiML it would get anyway, and Twilio gets a 200
+      // rather than retrying the callback into the same veto.
+      if (!isHookVetoed(error)) throw error
+    }
   }
 
   const onIncoming = async (params: Params) => {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs"
-import { createHub, type DialogiHub, MemoryStore } from "@dialogi/core"
+import { createHub, type DialogiHub, type HubOptions, MemoryStore } from "@dialogi/core"
 import { Effect } from "effect"
 import twilio from "twilio"
 import { createPhoneAdapters, type PhoneAdapterConfig, type PhoneAdapters } from "../src/index.js"
@@ -76,7 +76,7 @@ export const makeConfig = (
 
 export const startPhoneKit = async (
   overrides: Partial<PhoneAdapterConfig> = {},
-  hubOptions: { runWorkers?: boolean; sendRetryDelayMs?: number } = {}
+  hubOptions: { runWorkers?: boolean; sendRetryDelayMs?: number; hooks?: HubOptions["hooks"] } = {}
 ): Promise<PhoneKit> => {
   const api = await startTwilioApiMock(accountSid, authToken)
   const phone = createPhoneAdapters(makeConfig(api, overrides))
@@ -86,6 +86,7 @@ export const startPhoneKit = async (
     adapters: phone.all,
     runWorkers: hubOptions.runWorkers ?? false,
     sendRetryDelayMs: hubOptions.sendRetryDelayMs ?? 20,
+    ...(hubOptions.hooks === undefined ? {} : { hooks: hubOptions.hooks }),
     log: () => {}
   })
   return {
