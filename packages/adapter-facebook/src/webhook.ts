@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto"
-import type { AdapterContext, DeliveryStatus } from "@dialogi/core"
+import { type AdapterContext, type DeliveryStatus, isHookVetoed } from "@dialogi/core"
 import { Redacted } from "effect"
 import { formatAddress } from "./address.js"
 import type { ResolvedConfig } from "./config.js"
@@ -111,6 +111,11 @@ const ingest = async (context: AdapterContext, envelope: Parameters<AdapterConte
   try {
     return await context.ingest(envelope)
   } catch (error) {
+    // An ingest hook refused the message and the hub recorded that (hook.ingest_vetoed): the event
+    // is handled, the rest of the batch goes on and Meta gets its 200. Retrying would only record
+    // the same veto again. The person still wrote to the page, so the reply window and thread
+    // ownership are updated as for any message.
+    if (isHookVetoed(error)) return undefined
     const tag = tagOf(error)
     if (tag === "InvalidInput" || tag === "InvalidAddress")
       throw new Rejected(

@@ -1,14 +1,19 @@
-import { createHub, type DialogiHub, MemoryStore, type Message } from "@dialogi/core"
+import { createHub, type DialogiHub, type HubOptions, MemoryStore, type Message } from "@dialogi/core"
 import { Effect } from "effect"
 import type { FacebookAdapter } from "../src/index.js"
 
 /** A hub on the memory store with the Messenger adapter; the send worker runs when asked. */
-export const startHub = async (adapter: FacebookAdapter, runWorkers = false): Promise<DialogiHub> =>
+export const startHub = async (
+  adapter: FacebookAdapter,
+  runWorkers = false,
+  hooks?: HubOptions["hooks"]
+): Promise<DialogiHub> =>
   createHub({
     store: await Effect.runPromise(MemoryStore.makeMemoryStore()),
     adapters: [adapter],
     runWorkers,
     sendRetryDelayMs: 20,
+    ...(hooks === undefined ? {} : { hooks }),
     log: () => {}
   })
 
