@@ -45,10 +45,11 @@ export interface EmailAdapter extends ChannelAdapter {
   /**
    * Re-reads mail already behind the cursor (after a restore, or to import history) without
    * moving the cursor; the hub dedupes on Message-ID, so mail already stored stays single.
+   * `vetoed` counts mail an ingest hook refused (each recorded by the hub as `hook.ingest_vetoed`).
    */
   readonly backfill: (
     options?: BackfillOptions
-  ) => Promise<{ seen: number; stored: number; quarantined: number }>
+  ) => Promise<{ seen: number; stored: number; quarantined: number; vetoed: number }>
   /** The mails that could not be stored, newest last. */
   readonly quarantined: () => Promise<ReadonlyArray<QuarantinedMail>>
   /** Asks every watched mailbox to sync now (also happens on IDLE and on the poll timer). */
@@ -203,7 +204,8 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
     if (!context) return json(503, { error: "[dialogi/email] hub not started" })
     try {
       const outcome = await ingestRaw(raw, "webhook")
-      // A mail we quarantined is kept (with its raw bytes), so the sender must not retry it.
+      // A mail we quarantined is kept (with its raw bytes), and a vetoed one is recorded by the hub:
+      // either way the sender must not retry it.
       return json(200, outcome)
     } catch (e) {
       return json(503, { error: `[dialogi/email] not stored, retry later: ${String(e)}` })
@@ -219,6 +221,7 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
     let seen = 0
     let stored = 0
     let quarantinedCount = 0
+    let vetoed = 0
     await client.connect()
     try {
       const lock = await client.getMailboxLock(mailbox)
@@ -242,6 +245,7 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
             seen += 1
             const outcome = await ingestRaw(m.source, `${mailbox}#${m.uid}`)
             if (outcome.kind === "quarantined") quarantinedCount += 1
+            else if (outcome.kind === "vetoed") vetoed += 1
             else if (outcome.kind === "bounce" || !outcome.receipt.duplicate) stored += 1
           }
         }
@@ -251,7 +255,7 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
     } finally {
       await client.logout().catch(() => client.close())
     }
-    return { seen, stored, quarantined: quarantinedCount }
+    return { seen, stored, quarantined: quarantinedCount, vetoed }
   }
 
   return {

@@ -1,4 +1,4 @@
-import type { AdapterContext, InboundEnvelopeInput, IngestReceipt } from "@dialogi/core"
+import { type AdapterContext, type InboundEnvelopeInput, type IngestReceipt, isHookVetoed } from "@dialogi/core"
 import type { AttachmentStore } from "./AttachmentStore.js"
 import { senderVerified } from "./authentication.js"
 import type { ParsedEmail } from "./parse.js"
@@ -17,10 +17,15 @@ export interface IngestDeps {
   readonly onStored?: (parsed: ParsedEmail, receipt: IngestReceipt, repliesToUs: boolean) => Promise<void>
 }
 
-/** The outcome of one mail: stored in a conversation, or applied as a bounce to our sent mail. */
+/**
+ * The outcome of one mail: stored in a conversation, applied as a bounce to our sent mail, or
+ * refused by an ingest hook (the hub recorded a `hook.ingest_vetoed` event; nothing was stored).
+ * All three count as processed: the watcher moves past the mail and a webhook answers 200.
+ */
 export type MailOutcome =
   | { readonly kind: "stored"; readonly receipt: IngestReceipt }
   | { readonly kind: "bounce"; readonly originalMessageId: string }
+  | { readonly kind: "vetoed"; readonly hook: string; readonly reason: string }
 
 const isNotFound = (e: unknown) =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "NotFound"
@@ -125,7 +130,14 @@ export const ingestMail = async (
       ...(skipped.length > 0 ? { skippedAttachments: skipped } : {})
     }
   }
-  const receipt = await context.ingest(envelope)
+  const receipt = await context.ingest(envelope).catch((e: unknown) => {
+    // A veto is final and already recorded by the hub: were it thrown, the watcher would keep its
+    // cursor before this mail, re-read it on every poll (recording the veto again each time) and
+    // never reach the mail behind it.
+    if (isHookVetoed(e)) return e
+    throw e
+  })
+  if (isHookVetoed(receipt)) return { kind: "vetoed", hook: receipt.hook, reason: receipt.reason }
   await deps.ledger.record(receipt.conversationId, parsed.messageId, parsed.subject, [
     ...parsed.thread.references,
     ...parsed.thread.inReplyTo
