@@ -1,4 +1,9 @@
-import { type AdapterContext, type InboundEnvelopeInput, type IngestReceipt, isHookVetoed } from "@dialogi/core"
+import {
+  type AdapterContext,
+  type InboundEnvelopeInput,
+  type IngestReceipt,
+  isHookVetoed
+} from "@dialogi/core"
 import type { AttachmentStore } from "./AttachmentStore.js"
 import { senderVerified } from "./authentication.js"
 import type { ParsedEmail } from "./parse.js"

@@ -81,7 +81,9 @@ const flagsByMessageId = async () => {
     "INBOX"
   )
   const rows = stdout.trim().split("\n").slice(1)
-  return new Map(rows.map((row) => row.split("\t") as [string, string]).map(([id, flags]) => [id.trim(), flags]))
+  return new Map(
+    rows.map((row) => row.split("\t") as [string, string]).map(([id, flags]) => [id.trim(), flags])
+  )
 }
 
 describe("mail an ingest hook vetoed", () => {
