@@ -1,5 +1,6 @@
 import { Redacted } from "effect"
 import { defaultMaxTextLength } from "./capabilities.js"
+import type { ChatExpectedReply } from "./expectedReply.js"
 import type { ChatHistory } from "./history.js"
 import type { RateLimit } from "./rateLimit.js"
 
@@ -16,6 +17,11 @@ export interface ChatAdapterConfig {
    * `hubHistory(hub)`.
    */
   readonly history: ChatHistory
+  /**
+   * When the visitor can expect a reply (the SLA's running response clock); the widget shows
+   * it. Wire it to the hub with `hubExpectedReply(hub)`; leave it out to show no time.
+   */
+  readonly expectedReply?: ChatExpectedReply | undefined
   /** The channel name; default `chat`. */
   readonly channel?: string | undefined
   /** The WebSocket path on the http server; default `/chat`. */
@@ -51,6 +57,7 @@ export interface ChatAdapterConfig {
 export interface ResolvedChatConfig {
   readonly secret: string
   readonly history: ChatHistory
+  readonly expectedReply: ChatExpectedReply | undefined
   readonly channel: string
   readonly path: string
   readonly allowedOrigins: ReadonlyArray<string> | undefined
@@ -70,9 +77,12 @@ export const resolveChatConfig = (config: ChatAdapterConfig): ResolvedChatConfig
     throw new Error("[dialogi/chat] secret must be a string of at least 16 characters")
   if (typeof config.history !== "function")
     throw new Error("[dialogi/chat] history is required: pass hubHistory(hub) or your own reader")
+  if (config.expectedReply !== undefined && typeof config.expectedReply !== "function")
+    throw new Error("[dialogi/chat] expectedReply must be a function: pass hubExpectedReply(hub)")
   return {
     secret,
     history: config.history,
+    expectedReply: config.expectedReply,
     channel: config.channel ?? "chat",
     path: config.path ?? "/chat",
     allowedOrigins: config.allowedOrigins,

@@ -220,6 +220,7 @@ export class Connection {
     this.pump().catch((error: unknown) =>
       this.runtime.context?.log("warn", "[dialogi/chat] history unavailable on resume", error)
     )
+    if (this.conversationId !== undefined) void this.runtime.tellExpectedReply(this.conversationId, [this])
   }
 
   private async message(clientId: string, raw: string): Promise<void> {
@@ -257,6 +258,7 @@ export class Connection {
         duplicate: receipt.duplicate
       })
       this.runtime.learnConversation(visitor.address, receipt.conversationId)
+      void this.runtime.tellExpectedReply(receipt.conversationId, this.runtime.connectionsOf(visitor.address))
       await this.runtime.pumpVisitor(visitor.address)
     } catch (error) {
       if (error instanceof IngestRefused)

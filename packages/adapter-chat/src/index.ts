@@ -1,6 +1,7 @@
 export { type ChatAdapter, createChatAdapter } from "./adapter.js"
 export { chatCapabilities, defaultMaxTextLength } from "./capabilities.js"
 export type { ChatAdapterConfig } from "./config.js"
+export { type ChatExpectedReply, type HubSlaReader, hubExpectedReply } from "./expectedReply.js"
 export { type ChatHistory, type ChatHistoryEntry, type HubEventReader, hubHistory } from "./history.js"
 export { signIdentity } from "./identity.js"
 export {

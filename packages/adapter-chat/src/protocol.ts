@@ -103,6 +103,8 @@ export type ServerFrame =
   | { readonly type: "conversation"; readonly id: string; readonly token: string }
   | { readonly type: "typing"; readonly on: boolean }
   | { readonly type: "presence"; readonly online: boolean }
+  /** When a reply is due (epoch ms), or null when none is promised; sent when it may change. */
+  | { readonly type: "expected_reply"; readonly dueAt: number | null }
   | { readonly type: "pong" }
   | {
       readonly type: "error"

@@ -59,6 +59,23 @@ export class ChatRuntime {
     return Promise.allSettled(this.connectionsOf(address).map((connection) => connection.pump()))
   }
 
+  /**
+   * Tells the visitor's tabs on a conversation when a reply is due. Called where the answer
+   * may change (hello, a stored visitor message, an agent reply); a failed read only costs the
+   * line in the widget, so it is logged, never surfaced.
+   */
+  async tellExpectedReply(conversationId: string, connections: ReadonlyArray<Connection>): Promise<void> {
+    const read = this.config.expectedReply
+    if (read === undefined || connections.length === 0) return
+    try {
+      const dueAt = (await read(conversationId)) ?? null
+      for (const connection of connections)
+        if (connection.conversationId === conversationId) connection.send({ type: "expected_reply", dueAt })
+    } catch (error) {
+      this.context?.log("debug", `[dialogi/chat] expected reply time of ${conversationId} unavailable`, error)
+    }
+  }
+
   broadcast(frame: ServerFrame): void {
     for (const set of this.visitors.values()) for (const connection of set) connection.send(frame)
   }

@@ -17,6 +17,7 @@ export const sendToVisitor = async (runtime: ChatRuntime, request: SendRequest):
     })
   runtime.learnConversation(request.to, request.conversationId)
   const outcomes = await runtime.pumpVisitor(request.to)
+  void runtime.tellExpectedReply(request.conversationId, runtime.connectionsOf(request.to))
   const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected")
   if (outcomes.length > 0 && failures.length === outcomes.length)
     throw new SendFailed({

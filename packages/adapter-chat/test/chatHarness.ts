@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { createHub, type DialogiHub, MemoryStore } from "@dialogi/core"
+import { createHub, type DialogiHub, type HubOptions, MemoryStore } from "@dialogi/core"
 import { Effect } from "effect"
 import { WebSocket } from "ws"
 import {
@@ -22,11 +22,21 @@ export interface ChatRig {
   readonly close: () => Promise<void>
 }
 
-export const startRig = async (overrides: Partial<ChatAdapterConfig> = {}): Promise<ChatRig> => {
+export const startRig = async (
+  overrides: Partial<ChatAdapterConfig> | ((hub: () => DialogiHub) => Partial<ChatAdapterConfig>) = {},
+  hubOptions: Pick<HubOptions, "sla"> = {}
+): Promise<ChatRig> => {
   let hub: DialogiHub | undefined
-  const chat = createChatAdapter({ secret, history: hubHistory(() => hub!), ...overrides })
+  const extra = typeof overrides === "function" ? overrides(() => hub!) : overrides
+  const chat = createChatAdapter({ secret, history: hubHistory(() => hub!), ...extra })
   const store = await Effect.runPromise(MemoryStore.makeMemoryStore())
-  hub = await createHub({ store, adapters: [chat], sendRetryDelayMs: 20, log: () => undefined })
+  hub = await createHub({
+    store,
+    adapters: [chat],
+    sendRetryDelayMs: 20,
+    log: () => undefined,
+    ...hubOptions
+  })
   const server = createServer((_req, res) => res.writeHead(404).end())
   chat.attach(server)
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))

@@ -10,7 +10,9 @@ button:focus-visible,textarea:focus-visible,.log:focus-visible{outline:3px solid
 header{display:grid;grid-template-columns:1fr auto;padding:12px 14px;background:#1d4ed8;color:#fff}
 h2{margin:0;font-weight:600;font-size:16px}
 .presence{grid-row:2;margin:0;font-size:12px;opacity:.9}
-.close{grid-row:1/3;grid-column:2;background:none;border:0;color:#fff;font-size:24px;line-height:1}
+.eta{grid-row:3;margin:0;font-size:12px}
+.eta[hidden]{display:none}
+.close{grid-row:1/4;grid-column:2;background:none;border:0;color:#fff;font-size:24px;line-height:1}
 .log{flex:1;margin:0;padding:12px;list-style:none;overflow-y:auto;display:flex;flex-direction:column;gap:8px}
 .log li{max-width:85%;padding:8px 10px;border-radius:10px;background:#f1f5f9;white-space:pre-wrap;overflow-wrap:anywhere}
 .log li[data-author=visitor]{align-self:flex-end;background:#dbeafe}

@@ -89,8 +89,9 @@ const panel = el("section", {
 const header = el("header")
 const heading = el("h2", {}, title)
 const presence = el("p", { class: "presence" }, "")
+const eta = el("p", { class: "eta", "aria-live": "polite", hidden: "" }, "")
 const closeButton = el("button", { type: "button", class: "close", "aria-label": "Close chat" }, "×")
-header.append(heading, presence, closeButton)
+header.append(heading, presence, eta, closeButton)
 const log = el("ol", {
   class: "log",
   role: "log",
@@ -214,6 +215,16 @@ const receive = (frame: Frame) => {
     case "presence":
       presence.textContent = frame.online ? "We're online" : "We'll reply as soon as we can"
       return
+    case "expected_reply": {
+      // A due time already passed promises nothing useful, so it hides the line like "none".
+      const due =
+        typeof frame.dueAt === "number" && frame.dueAt > Date.now() ? new Date(frame.dueAt) : undefined
+      eta.hidden = due === undefined
+      eta.textContent = due
+        ? `Expect a reply by ${due.toLocaleString(undefined, { weekday: "short", hour: "numeric", minute: "2-digit" })}`
+        : ""
+      return
+    }
     case "pong":
       clearTimeout(pongTimer)
       return
