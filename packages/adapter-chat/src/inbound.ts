@@ -1,11 +1,16 @@
-import type { AdapterContext, IngestReceipt } from "@dialogi/core"
+import { type AdapterContext, type IngestReceipt, isHookVetoed } from "@dialogi/core"
 import type { Visitor } from "./identity.js"
 
-/** Why a visitor's message was not stored: `invalid` is final, `unavailable` may be retried. */
+/**
+ * Why a visitor's message was not stored: `invalid` and `vetoed` (an ingest hook refused it; the
+ * hub recorded a `hook.ingest_vetoed` event) are final, `unavailable` may be retried.
+ */
 export class IngestRefused extends Error {
   constructor(
-    readonly code: "invalid" | "unavailable",
-    message: string
+    readonly code: "invalid" | "vetoed" | "unavailable",
+    message: string,
+    /** For `vetoed`: the hook and its reason, for the host; not shown to the visitor. */
+    readonly veto?: { readonly hook: string; readonly reason: string }
   ) {
     super(`[dialogi/chat] ${message}`)
   }
@@ -51,6 +56,13 @@ export const ingestVisitorMessage = async (
       metadata: { clientId }
     })
   } catch (error) {
+    // Final: a resend would be vetoed (and recorded) again. The hook's reason is for the host
+    // (it may name internal policy), so the visitor's text stays generic.
+    if (isHookVetoed(error))
+      throw new IngestRefused("vetoed", "this message was not accepted", {
+        hook: error.hook,
+        reason: error.reason
+      })
     const tag = (error as { _tag?: unknown })._tag
     if (tag === "InvalidInput" || tag === "InvalidAddress")
       throw new IngestRefused(

@@ -59,7 +59,11 @@ export type ClientFrame = typeof ClientFrame.Type
 /** Who wrote a message, as the widget shows it. */
 export type ChatAuthor = "visitor" | "agent" | "bot" | "system"
 
-/** Error codes of the `error` frame; `retryable` codes may be retried by resending the same frame. */
+/**
+ * Error codes of the `error` frame. Only `rate_limited` and `unavailable` may be retried by
+ * resending the same frame; `vetoed` means a hook of the host refused the message (recorded, never
+ * stored), so resending it is pointless.
+ */
 export type ChatErrorCode =
   | "bad_frame"
   | "unsupported_version"
@@ -71,6 +75,7 @@ export type ChatErrorCode =
   | "too_long"
   | "blocked"
   | "invalid"
+  | "vetoed"
   | "unavailable"
 
 /** Frames the server sends. */

@@ -40,7 +40,8 @@ const json = (status: number, body: unknown) =>
 
 /**
  * The fetch-style handler for signed chat posts. Verifies before parsing, answers 200 only
- * after the hub committed, 503 when it could not store (retry), and 403 for a bad signature.
+ * after the hub committed (or with `{ vetoed: { hook, reason } }` when an ingest hook refused the
+ * message), 503 when it could not store (retry), and 403 for a bad signature.
  */
 export const makeChatWebhook =
   (runtime: ChatRuntime) =>
@@ -80,6 +81,8 @@ export const makeChatWebhook =
     } catch (error) {
       if (error instanceof IngestRefused && error.code === "invalid")
         return json(400, { error: error.message })
+      // Recorded by the hub and final: 200 so the relaying backend does not retry it into another veto.
+      if (error instanceof IngestRefused && error.code === "vetoed") return json(200, { vetoed: error.veto })
       return json(503, { error: "[dialogi/chat] not stored, retry later" })
     }
   }

@@ -24,7 +24,7 @@ export interface ChatRig {
 
 export const startRig = async (
   overrides: Partial<ChatAdapterConfig> | ((hub: () => DialogiHub) => Partial<ChatAdapterConfig>) = {},
-  hubOptions: Pick<HubOptions, "sla"> = {}
+  hubOptions: Pick<HubOptions, "sla" | "hooks"> = {}
 ): Promise<ChatRig> => {
   let hub: DialogiHub | undefined
   const extra = typeof overrides === "function" ? overrides(() => hub!) : overrides
