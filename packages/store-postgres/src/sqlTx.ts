@@ -1,4 +1,5 @@
 import {
+  type ChannelName,
   type ConversationFilter,
   type ConversationId,
   conversationCursor,
@@ -11,6 +12,7 @@ import {
   contactOf as eventContactOf,
   conversationOf as eventConversationOf,
   type MessageId,
+  type MessageRef,
   type NewDeadline,
   type NewJob,
   parseConversationCursor,
@@ -50,10 +52,10 @@ const identityProbe = (channels: string, addresses: string) =>
      CROSS JOIN LATERAL (
        SELECT i.contact_id, i.verified FROM dialogi_identities i
        WHERE i.channel = k.channel AND i.address = k.address LIMIT 1) i`
-const messageProbe = (channels: string, providerIds: string) =>
+const messageProbe = (channels: string, providerIds: string, columns = rows.messageColumns) =>
   `(SELECT DISTINCT * FROM unnest(${channels}::text[], ${providerIds}::text[])) AS k(channel, provider_message_id)
      CROSS JOIN LATERAL (
-       SELECT ${rows.messageColumns} FROM dialogi_messages m
+       SELECT ${columns} FROM dialogi_messages m
        WHERE m.channel = k.channel AND m.provider_message_id = k.provider_message_id LIMIT 1) m`
 
 const conversationAssignments = `contact_id = t.contact_id, status = t.status,
@@ -247,12 +249,11 @@ const ingestSql = {
      locked AS MATERIALIZED (
        SELECT count(pg_advisory_xact_lock(hashtextextended('contact:' || contact_id, 0))) AS n
        FROM (SELECT DISTINCT contact_id FROM ids ORDER BY contact_id) s)
-     SELECT 'message' AS kind, m.*,
+     SELECT 'message' AS kind, m.id, m.conversation_id, m.channel, m.provider_message_id,
        NULL::text AS contact_id, NULL::text AS address, NULL::boolean AS verified
-     FROM ${messageProbe("$1", "$2")}
+     FROM ${messageProbe("$1", "$2", "id, conversation_id, channel, provider_message_id")}
      UNION ALL
-     SELECT 'identity', NULL, NULL, NULL, NULL, ids.channel, NULL, NULL, NULL, NULL, NULL, NULL,
-       ids.contact_id, ids.address, ids.verified
+     SELECT 'identity', NULL, NULL, ids.channel, NULL, ids.contact_id, ids.address, ids.verified
      FROM ids, locked`
   ),
   findConversationsForIngest: fixed("find_conversations_for_ingest", ingestConversations),
@@ -545,7 +546,18 @@ export const makeSqlTx = (
               identities.map((k) => k.address)
             ]),
             (result) => ({
-              messages: result.filter((r) => r.kind === "message").map(rows.messageOf),
+              // Only where each message is: ingest dedupes and threads by it, and the parts,
+              // author and status of replied-to messages cost parsing for nothing.
+              messages: result
+                .filter((r) => r.kind === "message")
+                .map(
+                  (r): MessageRef => ({
+                    id: r.id as MessageId,
+                    conversationId: r.conversation_id as ConversationId,
+                    channel: r.channel as ChannelName,
+                    providerMessageId: r.provider_message_id as string
+                  })
+                ),
               identities: result.filter((r) => r.kind === "identity").map(rows.identityRowOf)
             })
           ),

@@ -181,9 +181,13 @@ export const deadlineRetryDelay = (options: DeadlineRunOptions | undefined, atte
     (options?.retryDelayMs ?? 1000) * 2 ** Math.max(0, Math.min(30, attempts - 1))
   )
 
+/** What ingest needs of a stored message: where it is (dedupe and threading by provider id). */
+export type MessageRef = Pick<Message, "id" | "conversationId" | "channel" | "providerMessageId">
+
 /** Rows an ingest batch needs before it can decide anything. */
 export interface IngestLookup {
-  readonly messages: ReadonlyArray<Message>
+  /** Stored messages among the keys: whole messages or only their {@link MessageRef} part. */
+  readonly messages: ReadonlyArray<MessageRef>
   readonly identities: ReadonlyArray<IdentityRow>
 }
 

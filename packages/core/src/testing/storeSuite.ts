@@ -652,6 +652,11 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
           })
         )
         expect(sortedIds(found.messages)).toEqual(["m1"])
+        expect(found.messages[0]).toMatchObject({
+          conversationId: "v1",
+          channel: "email",
+          providerMessageId: "p1"
+        })
         expect(found.identities.map((r) => `${r.contactId}:${r.identity.channel}`).sort()).toEqual([
           "c1:email",
           "c2:sms"

@@ -10,6 +10,7 @@ import type { SlaClockRow } from "../../sla/SlaClock.js"
 import type {
   IdentityKey,
   IngestWrites,
+  MessageRef,
   NewDeadline,
   NewMessage,
   ProviderMessageKey,
@@ -72,10 +73,10 @@ const planSegment = (
         (k) => keyOf(k.channel, k.address)
       )
     })
-    const replied = new Map<string, Message>()
+    const replied = new Map<string, MessageRef>()
     for (const message of lookup.messages)
       replied.set(keyOf(message.channel, message.providerMessageId!), message)
-    const known = new Map<string, Message>()
+    const known = new Map<string, MessageRef>()
     for (const e of envelopes) {
       const key = keyOf(e.channel, e.providerMessageId)
       const message = replied.get(key)
