@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto"
 import type { ChannelCapabilities } from "../adapter/Capabilities.js"
 import type { AdapterContext, ChannelAdapter, SendReceipt, SendRequest } from "../adapter/ChannelAdapter.js"
 import { SendFailed } from "../adapter/SendFailed.js"
+import { isHookVetoed } from "../hooks/HookErrors.js"
 
 /** The JSON a test channel's webhook carries: one inbound message. */
 export interface TestWebhookPayload {
@@ -110,7 +111,7 @@ export const createTestChannelAdapter = (options: TestChannelOptions = {}): Test
       if (tag === "InvalidInput" || tag === "InvalidAddress")
         return json(400, { error: tag, detail: String(error) })
       // A hook vetoed it and the hub recorded that: a retry would be vetoed again, so accept it.
-      if (tag === "HookVetoed") return json(200, { vetoed: (error as { reason?: string }).reason })
+      if (isHookVetoed(error)) return json(200, { vetoed: error.reason })
       return json(503, { error: "not stored, retry later" })
     }
   }
