@@ -43,6 +43,7 @@ import { makeIngestBatcher } from "./ingest/IngestBatcher.js"
 import type { IngestResult } from "./ingest/ingestOne.js"
 import { decodeStatusUpdate, normalizeEnvelope } from "./ingest/normalizeEnvelope.js"
 import { checkReply, type ReplyCheck } from "./replyRules.js"
+import { lockConversations } from "./routing/placement.js"
 import { type HubRouting, makeRouting } from "./routing/RoutingHub.js"
 import { handleSendJob, sendQueue } from "./sendWorker.js"
 import { type ExpectedReply, makeSlaEngine } from "./sla/SlaEngine.js"
@@ -413,8 +414,13 @@ export const make = (
       visibility: "public" | "internal"
     ) =>
       store.transaction((tx) =>
-        Effect.flatMap(loadConversation(tx, conversationId), (conversation) =>
-          writeOutboundIn(tx, conversation, parts, channelOption, author, visibility)
+        // The row is written whole: hold it (and its contact, which ingest holds from read to
+        // commit) so that neither side writes over the other's change.
+        lockConversations(tx, [conversationId as ConversationId]).pipe(
+          Effect.zipRight(loadConversation(tx, conversationId)),
+          Effect.flatMap((conversation) =>
+            writeOutboundIn(tx, conversation, parts, channelOption, author, visibility)
+          )
         )
       )
 
@@ -430,7 +436,8 @@ export const make = (
       store.transaction((tx) =>
         Effect.gen(function* () {
           const now = new Date()
-          yield* tx.lock([`conversation:${conversationId}`])
+          // Whole-row write: hold the conversation and its contact (see writeOutbound).
+          yield* lockConversations(tx, [conversationId as ConversationId])
           const current = yield* loadConversation(tx, conversationId)
           const { next, events } = change(current)
           if (events.length === 0) return current

@@ -6,6 +6,7 @@ import type { ConversationId } from "../../domain/Ids.js"
 import type { HookOutcome } from "../../hooks/runHooks.js"
 import { getConversation } from "../../store/rowLookups.js"
 import type { StoreService, StoreTx } from "../../store/Store.js"
+import { lockConversations } from "../routing/placement.js"
 
 /** Routing's reaction to a conversation change (a new priority re-sorts its queue entry). */
 export type AfterConversationChange = (
@@ -45,7 +46,8 @@ export const enrichConversation = (
       const now = new Date()
       const events: EventBody[] = [...extra]
       if (enriches) {
-        yield* tx.lock([`conversation:${conversationId}`])
+        // Whole-row write: hold the conversation and its contact, which ingest holds.
+        yield* lockConversations(tx, [conversationId])
         const current = yield* getConversation(tx, conversationId)
         if (current !== undefined) {
           const addedTags = outcome.addTags.filter((t) => !current.tags.includes(t))
