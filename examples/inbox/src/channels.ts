@@ -1,4 +1,4 @@
-import { type ChatAdapter, createChatAdapter, hubHistory } from "@dialogi/adapter-chat"
+import { type ChatAdapter, createChatAdapter, hubExpectedReply, hubHistory } from "@dialogi/adapter-chat"
 import { createEmailAdapter, fileAttachmentStore, fileKeyValueStore } from "@dialogi/adapter-email"
 import { createFacebookAdapter } from "@dialogi/adapter-facebook"
 import { createPhoneAdapters } from "@dialogi/adapter-phone"
@@ -30,7 +30,12 @@ export const configureChannels = (
   chatSecret: Redacted.Redacted<string>,
   hub: () => DialogiHub
 ): ConfiguredChannels => {
-  const chat = createChatAdapter({ secret: chatSecret, history: hubHistory(hub) })
+  const chat = createChatAdapter({
+    secret: chatSecret,
+    history: hubHistory(hub),
+    // The widget shows when the customer can expect an answer (the inbox runs an SLA policy).
+    expectedReply: hubExpectedReply(hub)
+  })
   const adapters: ChannelAdapter[] = [chat]
   const webhooks: WebhookRoute[] = []
 

@@ -5,7 +5,6 @@ import type { Conversation } from "../../domain/Conversation.js"
 import { StoreError } from "../../domain/Errors.js"
 import type { EventBody } from "../../domain/Event.js"
 import type { ContactId, ConversationId } from "../../domain/Ids.js"
-import type { Message } from "../../domain/Message.js"
 import type { SlaClockRow } from "../../sla/SlaClock.js"
 import type {
   IdentityKey,
