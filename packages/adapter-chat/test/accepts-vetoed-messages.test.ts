@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { IngestHook } from "@dialogi/core"
-import { chromium } from "playwright-core"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { chatSignatureHeader, signChatPost } from "../src/index.js"
 import { type ChatRig, clientId, greet, secret, startRig } from "./chatHarness.js"
+import { launchChromium } from "./chromium.js"
 
 const noCasino: IngestHook = {
   name: "no-casino",
@@ -81,17 +81,7 @@ describe("a visitor message an ingest hook vetoed", () => {
 <script src="/widget.js" data-server="${rig.url}" data-title="Support"></script></body></html>`)
     })
     await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve))
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run"
-      ]
-    })
+    const browser = await launchChromium()
     try {
       const page = await browser.newPage()
       await page.goto(`http://127.0.0.1:${(pages.address() as AddressInfo).port}/`)

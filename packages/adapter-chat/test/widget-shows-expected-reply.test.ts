@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { type Browser, chromium } from "playwright-core"
+import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { hubExpectedReply } from "../src/index.js"
 import { type ChatRig, startRig } from "./chatHarness.js"
+import { launchChromium } from "./chromium.js"
 
 let rig: ChatRig
 let browser: Browser
@@ -26,17 +27,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve))
   pageUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`
   // Debian's Chromium; playwright-core never downloads a browser.
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run"
-    ]
-  })
+  browser = await launchChromium()
 }, 30_000)
 
 afterAll(async () => {
