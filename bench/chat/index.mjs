@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import pg from "pg"
 import { WebSocket } from "ws"
-import { fmt, parseCli } from "../shared/cli.mjs"
+import { fmt, intReader, parseCli, targetList } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench chat [--sockets 10000] [--rate 1000] [--duration 20] [--store postgres|pglite]
   [--pool 10] [--connect-concurrency 200] [--targets dialogi,baseline]
@@ -33,13 +33,8 @@ const parse = (argv) => {
       help: { type: "boolean", default: false }
     }
   })
-  const int = (name, min) => {
-    const v = Number(values[name])
-    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}`)
-    return v
-  }
-  const targets = values.targets.split(",").map((t) => t.trim())
-  for (const t of targets) if (!["dialogi", "baseline"].includes(t)) throw new Error(`unknown target ${t}`)
+  const int = intReader(values)
+  const targets = targetList(values.targets, ["dialogi", "baseline"])
   if (!["postgres", "pglite"].includes(values.store)) throw new Error("--store is postgres or pglite")
   return {
     help: values.help,

@@ -4,7 +4,7 @@
 // each target in its own process on its own fresh database.
 import { parseArgs } from "node:util"
 import pg from "pg"
-import { fmt, parseCli, runTargetProcess } from "../shared/cli.mjs"
+import { fmt, intReader, parseCli, runTargetProcess, targetList } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench deadlines [--n 200000] [--soon 10000] [--window 16000] [--concurrency 32]
   [--pool 16] [--claimers 1] [--targets dialogi,pgboss]
@@ -26,13 +26,8 @@ const parse = (argv) => {
       help: { type: "boolean", default: false }
     }
   })
-  const int = (name, min) => {
-    const v = Number(values[name])
-    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}`)
-    return v
-  }
-  const targets = values.targets.split(",").map((t) => t.trim())
-  for (const t of targets) if (!["dialogi", "pgboss"].includes(t)) throw new Error(`unknown target ${t}`)
+  const int = intReader(values)
+  const targets = targetList(values.targets, ["dialogi", "pgboss"])
   const n = int("n", 1)
   const soon = int("soon", 1)
   if (soon > n) throw new Error("--soon must be <= --n")

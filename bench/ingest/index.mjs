@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import pg from "pg"
-import { fmt, parseCli, runTargetProcess } from "../shared/cli.mjs"
+import { fmt, intReader, parseCli, runTargetProcess, targetList } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench ingest [--n 20000] [--concurrency 64] [--pool 16] [--warmup 1000]
   [--targets baseline,postgres,pglite] [--max-ingest-batch N] [--ingest-concurrency N] [--seed 42]
@@ -33,14 +33,8 @@ const parse = (argv) => {
       help: { type: "boolean", default: false }
     }
   })
-  const int = (name, min) => {
-    const v = Number(values[name])
-    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}`)
-    return v
-  }
-  const targets = values.targets.split(",").map((t) => t.trim())
-  for (const t of targets)
-    if (!["baseline", "postgres", "pglite", "memory"].includes(t)) throw new Error(`unknown target ${t}`)
+  const int = intReader(values)
+  const targets = targetList(values.targets, ["baseline", "postgres", "pglite", "memory"])
   return {
     help: values.help,
     n: int("n", 1),

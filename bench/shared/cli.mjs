@@ -43,3 +43,17 @@ export const parseCli = (argv, parse, usage) => {
 
 /** A number for a results table; "-" where there is none. */
 export const fmt = (x, digits = 0) => (x === undefined || x === null ? "-" : Number(x).toFixed(digits))
+
+/** Reads integer options of parsed `values`: `int("n", 1)` throws a usage error below `min`. */
+export const intReader = (values) => (name, min) => {
+  const v = Number(values[name])
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}`)
+  return v
+}
+
+/** The comma-separated `--targets`, each one of `known`. */
+export const targetList = (value, known) => {
+  const targets = value.split(",").map((t) => t.trim())
+  for (const t of targets) if (!known.includes(t)) throw new Error(`unknown target ${t}`)
+  return targets
+}

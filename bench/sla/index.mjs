@@ -4,7 +4,7 @@
 // delayed jobs. Each target runs in its own process on its own fresh database.
 import { parseArgs } from "node:util"
 import pg from "pg"
-import { fmt, parseCli, runTargetProcess } from "../shared/cli.mjs"
+import { fmt, intReader, parseCli, runTargetProcess, targetList } from "../shared/cli.mjs"
 
 const usage = `usage: pnpm bench sla [--count 1000000] [--soon 10000] [--due-in 10000] [--batch 100]
   [--concurrency 8] [--pool 16] [--claimers 2] [--targets dialogi,pgboss]
@@ -27,13 +27,8 @@ const parse = (argv) => {
       help: { type: "boolean", default: false }
     }
   })
-  const int = (name, min) => {
-    const v = Number(values[name])
-    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}`)
-    return v
-  }
-  const targets = values.targets.split(",").map((t) => t.trim())
-  for (const t of targets) if (!["dialogi", "pgboss"].includes(t)) throw new Error(`unknown target ${t}`)
+  const int = intReader(values)
+  const targets = targetList(values.targets, ["dialogi", "pgboss"])
   const count = int("count", 1)
   const soon = int("soon", 1)
   if (soon > count) throw new Error("--soon must be <= --count")
