@@ -1,11 +1,9 @@
 // One deadlines benchmark target in its own process (so peak RSS is its own): dialogi's
 // deadline table (`dialogi`) or pg-boss delayed jobs (`pgboss`). Settings come in BENCH_TARGET;
 // one JSON result goes back to the parent over IPC.
-import { createRequire } from "node:module"
-import { pathToFileURL } from "node:url"
 import { postgresStore } from "@dialogi/store-postgres"
 import { Effect, Exit, Scope } from "effect"
-import pg from "pg"
+import { startTimedPgBoss } from "../shared/pgboss.mjs"
 
 const settings = JSON.parse(process.env.BENCH_TARGET ?? "{}")
 const rssMb = () => process.resourceUsage().maxRSS / 1024
@@ -84,24 +82,7 @@ const dialogi = async () => {
 }
 
 const pgboss = async () => {
-  // pg-boss is store-postgres's dependency, not the bench's: resolve it from there.
-  const require = createRequire(new URL("../../packages/store-postgres/package.json", import.meta.url))
-  const { PgBoss } = await import(pathToFileURL(require.resolve("pg-boss")).href)
-  const pool = new pg.Pool({ connectionString: settings.connectionString, max: settings.poolSize })
-  const claimMs = []
-  // Its own pool behind pg-boss's `db` hook, to time the fetch (the SKIP LOCKED claim).
-  const db = {
-    executeSql: async (text, values) => {
-      const t0 = performance.now()
-      const result = await pool.query(text, values)
-      if (/SKIP LOCKED/i.test(text) && result.rowCount > 0) claimMs.push(performance.now() - t0)
-      return result
-    }
-  }
-  const boss = new PgBoss({ db, schema: "bench_boss", schedule: false })
-  boss.on("error", (e) => console.error("pg-boss:", e.message))
-  await boss.start()
-  await boss.createQueue("bench")
+  const { boss, pool, claimMs } = await startTimedPgBoss(settings, "bench")
   const fired = new Map()
   const lateness = []
   // pg-boss at its best for this: the 0.5 s polling floor, batches of 50 (as dialogi claims)

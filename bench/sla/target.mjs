@@ -1,11 +1,10 @@
 // One SLA benchmark target in its own process (so peak RSS is its own): dialogi's SLA engine on
 // the deadline table (`dialogi`) or bare pg-boss delayed jobs (`pgboss`). Settings come in
 // BENCH_TARGET; one JSON result goes back to the parent over IPC.
-import { createRequire } from "node:module"
-import { pathToFileURL } from "node:url"
 import { createHub } from "@dialogi/core"
 import { postgresStore } from "@dialogi/store-postgres"
 import pg from "pg"
+import { startTimedPgBoss } from "../shared/pgboss.mjs"
 
 const settings = JSON.parse(process.env.BENCH_TARGET ?? "{}")
 const rssMb = () => process.resourceUsage().maxRSS / 1024
@@ -171,24 +170,7 @@ const dialogi = async () => {
 
 const pgboss = async () => {
   const { count, soon, dueInMs, batch, concurrency, claimers } = settings
-  // pg-boss is store-postgres's dependency, not the bench's: resolve it from there.
-  const require = createRequire(new URL("../../packages/store-postgres/package.json", import.meta.url))
-  const { PgBoss } = await import(pathToFileURL(require.resolve("pg-boss")).href)
-  const pool = new pg.Pool({ connectionString: settings.connectionString, max: settings.poolSize })
-  const claimMs = []
-  // Its own pool behind pg-boss's `db` hook, to time the fetch (the SKIP LOCKED claim).
-  const db = {
-    executeSql: async (text, values) => {
-      const t0 = performance.now()
-      const result = await pool.query(text, values)
-      if (/SKIP LOCKED/i.test(text) && result.rowCount > 0) claimMs.push(performance.now() - t0)
-      return result
-    }
-  }
-  const boss = new PgBoss({ db, schema: "bench_boss", schedule: false })
-  boss.on("error", (e) => console.error("pg-boss:", e.message))
-  await boss.start()
-  await boss.createQueue("sla")
+  const { boss, pool, claimMs } = await startTimedPgBoss(settings, "sla")
   const fired = new Map()
   const lateness = []
   // pg-boss at its best for this: the 0.5 s polling floor, batches of 50 and continuous
