@@ -1,4 +1,4 @@
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, FiberId, Layer, Option } from "effect"
 import type { CsatSurvey } from "../csat/CsatSurvey.js"
 import { makeMemoryCsatTx } from "../csat/MemoryCsatTx.js"
 import { Contact, Identity } from "../domain/Contact.js"
@@ -656,7 +656,11 @@ export const makeMemoryStore = (): Effect.Effect<StoreService> =>
             const wait = wakeJobs
             const sleep = due === undefined ? 60_000 : Math.max(1, due - Date.now())
             yield* Deferred.await(wait).pipe(Effect.timeoutOption(sleep), Effect.asVoid)
-            if (Option.isSome(yield* Deferred.poll(wait))) wakeJobs = yield* Deferred.make<void>()
+            // Every queue's loop waits on the same signal: only the first to see it fired replaces
+            // it. A second loop replacing it again left the first waiting on a signal nobody
+            // would fire, so its jobs waited for the poll timeout.
+            const fired = Option.isSome(yield* Deferred.poll(wait))
+            if (fired && wakeJobs === wait) wakeJobs = Deferred.unsafeMake<void>(FiberId.none)
           }
         })
         const fiber = yield* Effect.forkDaemon(loop)

@@ -1367,6 +1367,24 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         expect(await Effect.runPromise(store.deadJobs("q-other"))).toEqual([])
       })
 
+      it("wakes the workers of every queue for each job, however their wake-ups interleave", async () => {
+        const ran: string[] = []
+        for (const queue of ["q-wake-a", "q-wake-b"]) {
+          await Effect.runPromise(
+            store.defineQueue(queue, { retryLimit: 0, retryDelayMs: 10, backoff: false })
+          )
+          await start(queue, (job) => Effect.sync(() => void ran.push(`${queue}:${job.payload.n}`)))
+        }
+        await new Promise((r) => setTimeout(r, 100))
+        // One job at a time, alternating queues: each must run promptly, not at a poll timeout.
+        for (let n = 0; n < 6; n++) {
+          const queue = n % 2 === 0 ? "q-wake-a" : "q-wake-b"
+          await write((t) => t.enqueueJob({ queue, payload: { n } }))
+          await waitFor(() => ran.includes(`${queue}:${n}`), 5_000)
+        }
+        expect(ran).toHaveLength(6)
+      })
+
       it("runs jobs concurrently up to the requested concurrency", async () => {
         await Effect.runPromise(
           store.defineQueue("q-conc", { retryLimit: 0, retryDelayMs: 10, backoff: false })
