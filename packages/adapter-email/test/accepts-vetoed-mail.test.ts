@@ -8,7 +8,15 @@ import {
   memoryAttachmentStore,
   memoryKeyValueStore
 } from "../src/index.js"
-import { customerMail, eventually, rawMailRequest, startDovecot, startSmtpRecorder } from "./emailTestKit.js"
+import {
+  customerMail,
+  eventually,
+  imapAccount,
+  plainSmtp,
+  rawMailRequest,
+  startDovecot,
+  startSmtpRecorder
+} from "./emailTestKit.js"
 
 const webhookSecret = "veto-webhook-secret"
 const noCasino: IngestHook = {
@@ -33,15 +41,12 @@ beforeAll(async () => {
     threadingSecret: "veto-secret",
     webhookSecret,
     imap: {
-      host: "127.0.0.1",
-      port: dovecot.imapPort,
-      secure: false,
-      auth: { user: "support@example.com", pass: "pass" },
+      ...imapAccount(dovecot),
       idleDelayMs: 300,
       pollIntervalMs: 300,
       afterIngest: "seen"
     },
-    smtp: { host: "127.0.0.1", port: smtp.port, requireTLS: false, ignoreTLS: true },
+    smtp: plainSmtp(smtp.port),
     state: memoryKeyValueStore(),
     attachments: { store: memoryAttachmentStore() },
     onHealth: (e) => health.push(e)

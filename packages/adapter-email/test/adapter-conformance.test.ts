@@ -1,7 +1,7 @@
 import { adapterSuite } from "@dialogi/core/testing"
 import { afterAll } from "vitest"
 import { createEmailAdapter, memoryAttachmentStore } from "../src/index.js"
-import { customerMail, rawMailRequest, startSmtpRecorder } from "./emailTestKit.js"
+import { customerMail, plainSmtp, rawMailRequest, startSmtpRecorder } from "./emailTestKit.js"
 
 const smtp = await startSmtpRecorder()
 afterAll(() => smtp.close())
@@ -16,7 +16,7 @@ adapterSuite("email", {
       address: "support@example.com",
       threadingSecret: "thread-secret-test",
       webhookSecret,
-      smtp: { host: "127.0.0.1", port: smtp.port, requireTLS: false, ignoreTLS: true },
+      smtp: plainSmtp(smtp.port),
       attachments: { store: memoryAttachmentStore() }
     }),
   inboundRequest: (_adapter, providerId) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { classifySmtpError, createEmailAdapter, memoryAttachmentStore, senderVerified } from "../src/index.js"
-import { freePort } from "./emailTestKit.js"
+import { freePort, plainSmtp } from "./emailTestKit.js"
 
 describe("SMTP errors", () => {
   it("4xx replies are retryable, 5xx permanent, with the server's words as the reason", () => {
@@ -24,7 +24,7 @@ describe("SMTP errors", () => {
     const adapter = createEmailAdapter({
       address: "support@example.com",
       threadingSecret: "s",
-      smtp: { host: "127.0.0.1", port, requireTLS: false, ignoreTLS: true },
+      smtp: plainSmtp(port),
       attachments: { store: memoryAttachmentStore() }
     })
     const error = await adapter
@@ -49,7 +49,7 @@ describe("SMTP errors", () => {
     const adapter = createEmailAdapter({
       address: "support@example.com",
       threadingSecret: "s",
-      smtp: { host: "127.0.0.1", port: 1, requireTLS: false, ignoreTLS: true },
+      smtp: plainSmtp(1),
       attachments: { store: memoryAttachmentStore() }
     })
     const error = await adapter

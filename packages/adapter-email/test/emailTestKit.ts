@@ -216,3 +216,14 @@ export const eventually = async <A>(check: () => Promise<A | undefined>, timeout
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+/** The IMAP account of the test Dovecot's support mailbox (timings and flags are each test's). */
+export const imapAccount = (dovecot: { readonly imapPort: number }) => ({
+  host: "127.0.0.1",
+  port: dovecot.imapPort,
+  secure: false,
+  auth: { user: "support@example.com", pass: "pass" }
+})
+
+/** SMTP settings for a local server without TLS (the recorder, or a port nothing listens on). */
+export const plainSmtp = (port: number) => ({ host: "127.0.0.1", port, requireTLS: false, ignoreTLS: true })

@@ -4,7 +4,7 @@ import { createHub, type DialogiHub, MemoryStore } from "@dialogi/core"
 import { Effect } from "effect"
 import { afterAll, beforeEach, describe, expect, it } from "vitest"
 import { createEmailAdapter, type EmailAdapter, memoryAttachmentStore } from "../src/index.js"
-import { customerMail, eventually, header, startSmtpRecorder } from "./emailTestKit.js"
+import { customerMail, eventually, header, plainSmtp, startSmtpRecorder } from "./emailTestKit.js"
 
 const smtp = await startSmtpRecorder()
 afterAll(() => smtp.close())
@@ -21,7 +21,7 @@ beforeEach(async () => {
   adapter = createEmailAdapter({
     address: "support@example.com",
     threadingSecret: "loop-secret",
-    smtp: { host: "127.0.0.1", port: smtp.port, requireTLS: false, ignoreTLS: true },
+    smtp: plainSmtp(smtp.port),
     attachments: { store: memoryAttachmentStore(), maxBytes: 100 },
     autoAcknowledge: { text: "Thanks, we got your mail and answer within one business day." }
   })

@@ -8,7 +8,14 @@ import {
   memoryAttachmentStore,
   memoryKeyValueStore
 } from "../src/index.js"
-import { customerMail, eventually, startDovecot, startSmtpRecorder } from "./emailTestKit.js"
+import {
+  customerMail,
+  eventually,
+  imapAccount,
+  plainSmtp,
+  startDovecot,
+  startSmtpRecorder
+} from "./emailTestKit.js"
 
 let dovecot: Awaited<ReturnType<typeof startDovecot>>
 let smtp: Awaited<ReturnType<typeof startSmtpRecorder>>
@@ -23,15 +30,12 @@ beforeAll(async () => {
     address: "support@example.com",
     threadingSecret: "drop-secret",
     imap: {
-      host: "127.0.0.1",
-      port: dovecot.imapPort,
-      secure: false,
-      auth: { user: "support@example.com", pass: "pass" },
+      ...imapAccount(dovecot),
       idleDelayMs: 300,
       pollIntervalMs: 1000,
       backoff: { initialMs: 100, maxMs: 500 }
     },
-    smtp: { host: "127.0.0.1", port: smtp.port, requireTLS: false, ignoreTLS: true },
+    smtp: plainSmtp(smtp.port),
     state: memoryKeyValueStore(),
     attachments: { store: memoryAttachmentStore() },
     onHealth: (e) => health.push(e)

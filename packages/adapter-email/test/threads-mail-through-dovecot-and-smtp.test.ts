@@ -11,7 +11,15 @@ import {
   type HealthEvent,
   memoryAttachmentStore
 } from "../src/index.js"
-import { customerMail, eventually, header, startDovecot, startSmtpRecorder } from "./emailTestKit.js"
+import {
+  customerMail,
+  eventually,
+  header,
+  imapAccount,
+  plainSmtp,
+  startDovecot,
+  startSmtpRecorder
+} from "./emailTestKit.js"
 
 type Dovecot = Awaited<ReturnType<typeof startDovecot>>
 type Smtp = Awaited<ReturnType<typeof startSmtpRecorder>>
@@ -22,13 +30,6 @@ let hub: DialogiHub
 let adapter: EmailAdapter
 const health: Array<HealthEvent> = []
 let stateDir: string
-const imapAccount = () => ({
-  host: "127.0.0.1",
-  port: dovecot.imapPort,
-  secure: false,
-  auth: { user: "support@example.com", pass: "pass" }
-})
-
 beforeAll(async () => {
   dovecot = await startDovecot()
   stateDir = await mkdtemp(join(tmpdir(), "dialogi-email-state-"))
@@ -38,12 +39,12 @@ beforeAll(async () => {
     fromName: "Example Support",
     threadingSecret: "e2e-thread-secret",
     imap: {
-      ...imapAccount(),
+      ...imapAccount(dovecot),
       idleDelayMs: 300,
       pollIntervalMs: 5000,
       backoff: { initialMs: 100, maxMs: 1000 }
     },
-    smtp: { host: "127.0.0.1", port: smtp.port, requireTLS: false, ignoreTLS: true },
+    smtp: plainSmtp(smtp.port),
     state: fileKeyValueStore(stateDir),
     attachments: { store: memoryAttachmentStore() },
     onHealth: (e) => health.push(e)
@@ -152,8 +153,8 @@ describe("mail through Dovecot and SMTP", () => {
     const restarted = createEmailAdapter({
       address: "support@example.com",
       threadingSecret: "e2e-thread-secret",
-      imap: { ...imapAccount(), idleDelayMs: 300 },
-      smtp: { host: "127.0.0.1", port: smtp.port, requireTLS: false, ignoreTLS: true },
+      imap: { ...imapAccount(dovecot), idleDelayMs: 300 },
+      smtp: plainSmtp(smtp.port),
       state: fileKeyValueStore(stateDir),
       attachments: { store: memoryAttachmentStore() }
     })
