@@ -1,8 +1,10 @@
 import type { ChannelAdapter, ReplyRefusal, SendReceipt, SendRequest } from "@dialogi/core"
 import { SendFailed } from "@dialogi/core"
 import { type PageScopedId, parseAddress } from "./address.js"
+import { makeConversationIndex } from "./ConversationIndex.js"
 import { messengerCapabilities } from "./capabilities.js"
 import { type FacebookAdapterConfig, type ResolvedPage, resolveConfig } from "./config.js"
+import { type BridgedHub, type FollowHubOptions, type HubFollower, makeHubBridge } from "./hubBridge.js"
 import { makeOutboundLedger } from "./OutboundLedger.js"
 import { makeLastInbound, sendPolicy } from "./replyWindow.js"
 import {
@@ -16,6 +18,7 @@ import {
 import {
   fetchThreadOwner,
   makeThreadOwners,
+  pageInboxAppId,
   type ThreadControlAction,
   type ThreadOwner,
   threadControlCall
@@ -40,6 +43,12 @@ export interface FacebookAdapter extends ChannelAdapter {
     address: string,
     options?: { readonly refresh?: boolean }
   ) => Promise<ThreadOwner | undefined>
+  /**
+   * Maps the hub's handoffs onto thread control from now on (see {@link FollowHubOptions}):
+   * a handoff to a person takes the thread from a page bot, resolving passes it back, and a
+   * bot passing the thread to us becomes a handoff. One follower per adapter.
+   */
+  readonly followHub: (hub: BridgedHub, options: FollowHubOptions) => HubFollower
 }
 
 /**
@@ -51,6 +60,9 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
   const ledger = makeOutboundLedger()
   const lastInbound = makeLastInbound()
   const owners = makeThreadOwners()
+  const takenFrom = makeThreadOwners()
+  const conversations = makeConversationIndex()
+  let bridge: ReturnType<typeof makeHubBridge> | undefined
   const progress = new Map<string, string[]>()
   let context: Parameters<NonNullable<ChannelAdapter["start"]>>[0] | undefined
   const { channel } = config
@@ -124,7 +136,7 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
     await threadControlCall(config, page, action, id.psid, extra)
     if (action === "take_thread_control") owners.set(address, { _tag: "app", appId: config.appId })
     if (action === "pass_thread_control")
-      owners.set(address, { _tag: "app", appId: extra.targetAppId ?? "263902037430900" })
+      owners.set(address, { _tag: "app", appId: extra.targetAppId ?? pageInboxAppId })
     if (action === "release_thread_control") owners.set(address, { _tag: "idle" })
   }
 
@@ -140,7 +152,14 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
     },
     send,
     checkReply,
-    handleWebhook: makeWebhookHandler(config, { ledger, lastInbound, owners, context: () => context }),
+    handleWebhook: makeWebhookHandler(config, {
+      ledger,
+      lastInbound,
+      owners,
+      conversations,
+      context: () => context,
+      onHandover: () => bridge?.onHandover
+    }),
     senderAction: async (address, action) => {
       const { id, page } = resolve(address)
       await sendSenderAction(config, page, id.psid, action)
@@ -156,6 +175,36 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
       const owner = await fetchThreadOwner(config, page, id.psid)
       owners.set(address, owner)
       return owner
+    },
+    followHub: (hub, followOptions) => {
+      if (bridge) throw new Error(`[dialogi/${channel}] followHub was already called for this adapter`)
+      const made = makeHubBridge(
+        {
+          config,
+          owners,
+          conversations,
+          takenFrom,
+          control,
+          refreshOwner: async (address) => {
+            const { id, page } = resolve(address)
+            const owner = await fetchThreadOwner(config, page, id.psid)
+            owners.set(address, owner)
+            return owner
+          },
+          log: (level, message, data) => context?.log(level, message, data)
+        },
+        hub,
+        followOptions
+      )
+      bridge = made
+      const follower = made.follow()
+      return {
+        seq: follower.seq,
+        close: async () => {
+          await follower.close()
+          if (bridge === made) bridge = undefined
+        }
+      }
     }
   }
 }

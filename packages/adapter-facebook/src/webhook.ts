@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto"
 import { type AdapterContext, type DeliveryStatus, isHookVetoed } from "@dialogi/core"
 import { Redacted } from "effect"
 import { formatAddress } from "./address.js"
+import type { ConversationIndex } from "./ConversationIndex.js"
 import type { ResolvedConfig } from "./config.js"
 import { toEnvelope } from "./inbound.js"
 import type { OutboundLedger } from "./OutboundLedger.js"
@@ -16,7 +17,12 @@ export interface WebhookState {
   readonly ledger: OutboundLedger
   readonly lastInbound: LastInbound
   readonly owners: ThreadOwners
+  readonly conversations: ConversationIndex
   readonly context: () => AdapterContext | undefined
+  /** The hub bridge's reaction to a committed thread-control event, when the host follows the hub. */
+  readonly onHandover: () =>
+    | ((event: Extract<MessengerEvent, { _tag: "handover" }>) => Promise<void>)
+    | undefined
 }
 
 const json = (status: number, body: unknown) =>
@@ -97,6 +103,13 @@ export const makeWebhookHandler =
     }
     for (const event of forHost) {
       try {
+        if (event._tag === "handover") await state.onHandover()?.(event)
+      } catch (error) {
+        context.log("warn", `[dialogi/${config.channel}] handoff for a thread-control event failed`, {
+          error: String(error)
+        })
+      }
+      try {
         await config.onEvent?.(event)
       } catch (error) {
         context.log("warn", `[dialogi/${config.channel}] onEvent threw for ${event._tag}`, {
@@ -156,7 +169,8 @@ const apply = async (
     case "postback": {
       const envelope = toEnvelope(channel, event)
       if (!envelope) return
-      await ingest(context, envelope)
+      const receipt = await ingest(context, envelope)
+      if (receipt) state.conversations.note(formatAddress(event), receipt.conversationId)
       state.lastInbound.note(formatAddress(event), event.timestamp)
       // Standby: another app owns the thread; remember it so that replies are refused.
       if (event.standby && state.owners.get(formatAddress(event))?._tag !== "app")
