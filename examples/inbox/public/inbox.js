@@ -8,7 +8,14 @@ const filterEl = document.getElementById("filter")
 const liveEl = document.getElementById("live")
 const me = document.body.dataset.agent ?? "agent"
 
-const state = { selected: undefined, cursor: 0, rows: [], thread: undefined, draft: "" }
+const state = {
+  selected: undefined,
+  cursor: 0,
+  rows: [],
+  thread: undefined,
+  threadError: undefined,
+  draft: ""
+}
 
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag)
@@ -188,7 +195,11 @@ const decide = async (handoffId, verb, errorEl) => {
 const renderThread = () => {
   const view = state.thread
   if (!view) {
-    threadEl.replaceChildren(el("p", { class: "empty" }, "Pick a conversation."))
+    threadEl.replaceChildren(
+      state.threadError
+        ? el("p", { class: "empty", "data-thread-error": "" }, state.threadError)
+        : el("p", { class: "empty" }, "Pick a conversation.")
+    )
     return
   }
   const c = view.conversation
@@ -398,10 +409,13 @@ const loadThread = async () => {
   if (!state.selected) return
   try {
     state.thread = await api(`/conversations/${state.selected}`)
-  } catch {
+    state.threadError = undefined
+  } catch (error) {
     state.thread = undefined
+    // The server answers the same for a conversation of another team as for none at all.
+    state.threadError = error.message === "not found" ? "No such conversation in your teams." : undefined
   }
-  const json = JSON.stringify(state.thread ?? null)
+  const json = JSON.stringify([state.thread ?? null, state.threadError ?? null])
   if (json === shownThread) return
   shownThread = json
   renderThread()

@@ -1,5 +1,17 @@
 import { resolve } from "node:path"
-import { Config, ConfigError, ConfigProvider, Effect, Either, Option, Redacted, Schema } from "effect"
+import {
+  Config,
+  ConfigError,
+  ConfigProvider,
+  Effect,
+  Either,
+  Option,
+  ParseResult,
+  Redacted,
+  Schema
+} from "effect"
+import { AgentId } from "./agentAuth.ts"
+import { Roster, type RosterAgent } from "./agentRoster.ts"
 
 /** IMAP (optional) and SMTP settings of the support mailbox. */
 export interface EmailSettings {
@@ -56,6 +68,13 @@ export interface InboxConfig {
   readonly dataDir: string
   /** The agents' shared sign-in token; absent = generated once and kept in `dataDir`. */
   readonly token: Redacted.Redacted<string> | undefined
+  /** Agents with their own token, teams and role (`INBOX_AGENTS`); empty = only the shared token. */
+  readonly agents: ReadonlyArray<RosterAgent>
+  /**
+   * The team new conversations of a channel are routed to (`INBOX_CHANNEL_TEAMS`, e.g.
+   * `email=billing`); channels not named go to team `support`.
+   */
+  readonly channelTeams: Readonly<Record<string, string>>
   /** Signs chat visitor ids and host identities; absent = generated once and kept in `dataDir`. */
   readonly chatSecret: Redacted.Redacted<string> | undefined
   /**
@@ -180,6 +199,44 @@ const facebook = Config.all({
   })
 )
 
+const decodeRoster = Schema.decodeUnknownEither(Roster)
+const roster = optionalSecret("INBOX_AGENTS").pipe(
+  Config.mapOrFail((raw): Either.Either<ReadonlyArray<RosterAgent>, ConfigError.ConfigError> => {
+    if (raw === undefined) return Either.right([])
+    return Either.mapLeft(decodeRoster(Redacted.value(raw)), (error) =>
+      // The message names the field, never the value: the variable holds tokens.
+      ConfigError.InvalidData(
+        [],
+        `INBOX_AGENTS is not a JSON array of {id, token (16+ characters), teams?, role?}: ${ParseResult.ArrayFormatter.formatErrorSync(
+          error
+        )
+          .map((issue) => `${issue.path.join(".")}: ${issue._tag}`)
+          .join("; ")}`
+      )
+    )
+  })
+)
+
+const isAgentId = Schema.is(AgentId)
+const channelTeams = optionalString("INBOX_CHANNEL_TEAMS").pipe(
+  Config.mapOrFail((raw): Either.Either<Record<string, string>, ConfigError.ConfigError> => {
+    const teams: Record<string, string> = {}
+    for (const pair of (raw ?? "").split(",").filter((p) => p.trim() !== "")) {
+      const [channel, team, ...rest] = pair.split("=").map((s) => s.trim())
+      if (
+        !channel ||
+        !team ||
+        rest.length > 0 ||
+        !/^[a-z][a-z0-9_-]{0,31}$/.test(channel) ||
+        !isAgentId(team)
+      )
+        return invalid(`INBOX_CHANNEL_TEAMS: "${pair}" is not channel=team`)
+      teams[channel] = team
+    }
+    return Either.right(teams)
+  })
+)
+
 /** The inbox configuration as an Effect Config (env names are documented in the README). */
 export const inboxConfig = (cwd: string): Config.Config<InboxConfig> =>
   Config.all({
@@ -189,6 +246,8 @@ export const inboxConfig = (cwd: string): Config.Config<InboxConfig> =>
     databaseUrl: optionalSecret("DATABASE_URL"),
     dataDir: optionalString("INBOX_DATA_DIR"),
     token: optionalSecret("INBOX_TOKEN"),
+    agents: roster,
+    channelTeams,
     chatSecret: optionalSecret("CHAT_SECRET"),
     demoCustomerEmail: optionalString("INBOX_DEMO_CUSTOMER_EMAIL"),
     slaFirst: Config.integer("INBOX_SLA_FIRST_RESPONSE_MINUTES").pipe(Config.withDefault(60)),
@@ -215,6 +274,8 @@ export const inboxConfig = (cwd: string): Config.Config<InboxConfig> =>
         databaseUrl: c.databaseUrl,
         dataDir: resolve(cwd, c.dataDir ?? ".data/inbox"),
         token: c.token,
+        agents: c.agents,
+        channelTeams: c.channelTeams,
         chatSecret: c.chatSecret,
         demoCustomerEmail: c.demoCustomerEmail,
         slaMinutes: { firstResponse: c.slaFirst, nextResponse: c.slaNext },

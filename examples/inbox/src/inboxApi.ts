@@ -71,22 +71,35 @@ const answerError = (res: ServerResponse, error: unknown): void => {
 }
 
 /**
+ * A conversation outside the agent's teams answers exactly like one that does not exist, so
+ * its id tells an outsider nothing.
+ */
+const asViewer = <A>(read: Promise<A>): Promise<A> =>
+  read.catch((error: unknown) => {
+    throw tagOf(error) === "NotPermitted" ? new BadRequest({ status: 404, message: "not found" }) : error
+  })
+
+/**
  * The agent API under /inbox/api. Every route is behind sign-in (the server checks the
- * session before it calls this), reads and writes only through the hub's public API, and
+ * session before it calls this), shows and changes only conversations the signed-in agent may
+ * see (their teams', their own; all for admins), reads and writes only through the hub's public API, and
  * validates bodies with Schema, so a bad request changes nothing.
  */
 export const makeInboxApi = (deps: InboxApiDeps) => {
   const { hub } = deps
 
-  const listConversations = async (query: URLSearchParams) => {
+  const listConversations = async (query: URLSearchParams, agentId: string) => {
     const status = Schema.decodeUnknownSync(StatusFilter)(query.get("status") ?? "open")
     // Taken before the list is read: the page's event stream starts here and so cannot miss
     // a change that lands while the list is being built.
     const cursor = deps.eventHead()
-    const page = await hub.listConversations(status === "all" ? {} : { status }, {
-      after: query.get("after") ?? undefined,
-      limit: 50
-    })
+    const page = await hub.listConversations(
+      status === "all" ? { visibleTo: agentId } : { status, visibleTo: agentId },
+      {
+        after: query.get("after") ?? undefined,
+        limit: 50
+      }
+    )
     const rows = await Promise.all(
       page.items.map(async (conversation) =>
         conversationRow(
@@ -99,8 +112,8 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
     return { cursor, items: rows, next: page.next ?? null }
   }
 
-  const threadView = async (id: string): Promise<ThreadView> => {
-    const thread = await hub.thread(id)
+  const threadView = async (id: string, agentId: string): Promise<ThreadView> => {
+    const thread = await asViewer(hub.thread(id, { as: agentId }))
     const picker = await channelChoices(hub, thread, deps.channels)
     return {
       conversation: conversationRow(thread.conversation, thread.contact, await deps.expectedReply?.(id)),
@@ -116,6 +129,11 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
       handoffs: (await hub.handoffs.list(id)).map(handoffView),
       handoffTargets: await handoffTargets(hub)
     }
+  }
+
+  /** Refuses, as if it did not exist, a conversation the agent may not see. */
+  const requireVisible = async (id: string, agentId: string): Promise<void> => {
+    await asViewer(hub.thread(id, { as: agentId }))
   }
 
   /** Handles one request below /inbox/api; `path` is the part after it. */
@@ -134,7 +152,7 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
       if (method === "GET" && path === "/events")
         return streamEvents(hub, req, res, resumeCursor(req, url.searchParams), deps.presence)
       if (method === "GET" && path === "/conversations")
-        return sendJson(res, 200, await listConversations(url.searchParams))
+        return sendJson(res, 200, await listConversations(url.searchParams, session.agentId))
       const decision = /^\/handoffs\/([A-Za-z0-9_-]{1,100})\/(accept|decline)$/.exec(path)
       if (method === "POST" && decision) {
         const [, handoffId, verb] = decision as unknown as [string, string, "accept" | "decline"]
@@ -152,7 +170,9 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
       if (match) {
         const id = match[1]!
         const action = match[2] ?? ""
-        if (method === "GET" && action === "") return sendJson(res, 200, await threadView(id))
+        if (method === "GET" && action === "")
+          return sendJson(res, 200, await threadView(id, session.agentId))
+        await requireVisible(id, session.agentId)
         if (method === "POST" && action === "/reply") {
           const body = await readJson(req, ReplyBody)
           const message = await hub.reply(id, body.text, { channel: body.channel, author: agent })

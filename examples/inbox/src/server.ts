@@ -4,7 +4,7 @@ import { createRequire } from "node:module"
 import { signIdentity } from "@dialogi/adapter-chat"
 import { type DialogiHub, toNodeListener } from "@dialogi/core"
 import { Either, Redacted, Schema } from "effect"
-import { type AgentAuth, AgentId, makeSignInLimiter } from "./agentAuth.ts"
+import { type AgentAuth, AgentId, apiAgent, makeSignInLimiter } from "./agentAuth.ts"
 import { enrollAgent } from "./agentRoster.ts"
 import { type ConfiguredChannels, webhookFor } from "./channels.ts"
 import type { InboxConfig } from "./config.ts"
@@ -108,21 +108,21 @@ export const createInboxServer = (deps: InboxServerDeps): Server => {
       })
     const form = await readForm(req)
     const agent = decodeAgent(form.get("agent") ?? "")
-    if (Either.isLeft(agent))
+    if (Either.isLeft(agent) || agent.right === apiAgent)
       return sendHtml(
         res,
         400,
         signInPage(
-          "Names are 1-40 letters, digits or . _ : @ - (no spaces), starting with a letter or digit"
+          `Names are 1-40 letters, digits or . _ : @ - (no spaces), starting with a letter or digit, and not "${apiAgent}"`
         ),
         inboxCsp
       )
-    if (!auth.tokenMatches(form.get("token") ?? "")) {
+    if (!auth.tokenMatches(agent.right, form.get("token") ?? "")) {
       limiter.failed(client)
       return sendHtml(res, 401, signInPage("That token is not this inbox's token."), inboxCsp)
     }
     limiter.succeeded(client)
-    await enrollAgent(hub, agent.right)
+    await enrollAgent(hub, agent.right, config.agents)
     redirect(res, "/inbox", { "set-cookie": auth.signInCookie(agent.right, secureCookies) })
   }
 

@@ -1,7 +1,8 @@
 import type { AddressInfo } from "node:net"
 import { createHub, type DialogiHub } from "@dialogi/core"
 import type { Redacted } from "effect"
-import { makeAgentAuth } from "./agentAuth.ts"
+import { apiAgent, makeAgentAuth } from "./agentAuth.ts"
+import { enrollAgent, ensureTeams, inboxTeam, teamsOf } from "./agentRoster.ts"
 import { configureChannels, type WebhookRoute } from "./channels.ts"
 import type { InboxConfig } from "./config.ts"
 import { expectedReplyReader } from "./expectedReply.ts"
@@ -50,6 +51,21 @@ const slaOptions = (config: InboxConfig) => {
 }
 
 /**
+ * New conversations go to the team of their channel (`INBOX_CHANNEL_TEAMS`), else to team
+ * `support`, whose members are everyone who signs in with the shared token: so a customer's
+ * first chat is in front of the agents of the demo at once, and an agent sees only the
+ * conversations of their own teams (admins see all).
+ */
+const routingOptions = (config: InboxConfig) => ({
+  defaultTeam: inboxTeam,
+  rules: Object.entries(config.channelTeams).map(([channel, team]) => ({
+    name: `${channel} to ${team}`,
+    match: { channels: [channel] },
+    team
+  }))
+})
+
+/**
  * Opens the store, plugs in every configured channel, and serves the customer page, the
  * inbox and the webhooks on one http server. Used by `main.ts` and, in process, by tests.
  */
@@ -71,16 +87,22 @@ export const startInbox = async (
     store: opened.store,
     adapters: channels.adapters,
     ...slaOptions(config),
+    routing: routingOptions(config),
     sendRetryDelayMs: 1_000,
     ...(options.log ? { log: options.log } : {})
   })
   const openHub = hub
+  // Teams before the first conversation is routed to them; roster agents before they sign in,
+  // so handoffs can name them.
+  await ensureTeams(openHub, teamsOf(config.agents, config.channelTeams))
+  for (const id of [apiAgent, ...config.agents.map((a) => a.id)])
+    await enrollAgent(openHub, id, config.agents)
   const head = trackEventHead(openHub)
   const server = createInboxServer({
     config,
     hub: openHub,
     channels,
-    auth: makeAgentAuth(token),
+    auth: makeAgentAuth(token, config.agents),
     chatSecret,
     expectedReply: expectedReplyReader(openHub),
     eventHead: head.head
