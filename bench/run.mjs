@@ -4,7 +4,8 @@ const benches = {
   ingest: () => import("./ingest/index.mjs"),
   deadlines: () => import("./deadlines/index.mjs"),
   sla: () => import("./sla/index.mjs"),
-  chat: () => import("./chat/index.mjs")
+  chat: () => import("./chat/index.mjs"),
+  email: () => import("./email/index.mjs")
 }
 
 const name = process.argv[2]
