@@ -42,6 +42,7 @@ export const createChatAdapter = (config: ChatAdapterConfig): ChatAdapter => {
       runtime.context = context
     },
     stop: async () => {
+      await runtime.stop()
       sockets.close()
       runtime.context = undefined
     },

@@ -1,7 +1,9 @@
 import { Redacted } from "effect"
 import { defaultMaxTextLength } from "./capabilities.js"
 import type { ChatExpectedReply } from "./expectedReply.js"
+import type { ChatFanOut } from "./fanOut.js"
 import type { ChatHistory } from "./history.js"
+import { type ChatOfflineFallback, isOfflineCopy } from "./offlineEmail.js"
 import type { RateLimit } from "./rateLimit.js"
 
 /** Options of `createChatAdapter`. */
@@ -22,6 +24,19 @@ export interface ChatAdapterConfig {
    * it. Wire it to the hub with `hubExpectedReply(hub)`; leave it out to show no time.
    */
   readonly expectedReply?: ChatExpectedReply | undefined
+  /**
+   * Several hub instances on one database: follow the hub's event log so that a message
+   * written on another instance (an agent reply whose send job another instance claimed)
+   * reaches the visitor's sockets here live. Wire it with `hubFanOut(hub)`; on one instance it
+   * is not needed.
+   */
+  readonly fanOut?: ChatFanOut | undefined
+  /**
+   * What to do with an agent reply that no socket took: `hubOfflineEmail(hub)` emails it in
+   * the same thread when the visitor gave a verified email. Without it the reply is only kept
+   * for the visitor's next visit.
+   */
+  readonly offline?: ChatOfflineFallback | undefined
   /** The channel name; default `chat`. */
   readonly channel?: string | undefined
   /** The WebSocket path on the http server; default `/chat`. */
@@ -58,6 +73,8 @@ export interface ResolvedChatConfig {
   readonly secret: string
   readonly history: ChatHistory
   readonly expectedReply: ChatExpectedReply | undefined
+  readonly fanOut: ChatFanOut | undefined
+  readonly offline: ChatOfflineFallback | undefined
   readonly channel: string
   readonly path: string
   readonly allowedOrigins: ReadonlyArray<string> | undefined
@@ -79,11 +96,25 @@ export const resolveChatConfig = (config: ChatAdapterConfig): ResolvedChatConfig
     throw new Error("[dialogi/chat] history is required: pass hubHistory(hub) or your own reader")
   if (config.expectedReply !== undefined && typeof config.expectedReply !== "function")
     throw new Error("[dialogi/chat] expectedReply must be a function: pass hubExpectedReply(hub)")
+  if (
+    config.fanOut !== undefined &&
+    (typeof config.fanOut.head !== "function" || typeof config.fanOut.subscribe !== "function")
+  )
+    throw new Error("[dialogi/chat] fanOut needs head and subscribe: pass hubFanOut(hub)")
+  if (config.offline !== undefined && typeof config.offline.deliver !== "function")
+    throw new Error("[dialogi/chat] offline needs deliver: pass hubOfflineEmail(hub)")
+  const channel = config.channel ?? "chat"
+  const history = config.history
   return {
     secret,
-    history: config.history,
+    // Offline copies and other automatic messages on other channels repeat a chat reply or
+    // only concern their channel. Every read skips them, so a socket whose cursor is still
+    // before one never shows it later either.
+    history: async (query) => (await history(query)).filter((entry) => !isOfflineCopy(entry, channel)),
     expectedReply: config.expectedReply,
-    channel: config.channel ?? "chat",
+    fanOut: config.fanOut,
+    offline: config.offline,
+    channel,
     path: config.path ?? "/chat",
     allowedOrigins: config.allowedOrigins,
     maxPayloadBytes: config.maxPayloadBytes ?? 64 * 1024,

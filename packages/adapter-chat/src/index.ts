@@ -2,8 +2,17 @@ export { type ChatAdapter, createChatAdapter } from "./adapter.js"
 export { chatCapabilities, defaultMaxTextLength } from "./capabilities.js"
 export type { ChatAdapterConfig } from "./config.js"
 export { type ChatExpectedReply, type HubSlaReader, hubExpectedReply } from "./expectedReply.js"
+export { type ChatFanOut, type HubEventFollower, hubFanOut } from "./fanOut.js"
 export { type ChatHistory, type ChatHistoryEntry, type HubEventReader, hubHistory } from "./history.js"
 export { signIdentity } from "./identity.js"
+export {
+  type ChatOfflineFallback,
+  type HubReplier,
+  hubOfflineEmail,
+  type OfflineEmailOptions,
+  type OfflineOutcome,
+  type UndeliveredReply
+} from "./offlineEmail.js"
 export {
   type ChatAuthor,
   type ChatErrorCode,

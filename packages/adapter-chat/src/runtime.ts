@@ -3,7 +3,13 @@ import type { ResolvedChatConfig } from "./config.js"
 import type { Connection } from "./connection.js"
 import type { ChatHistoryEntry } from "./history.js"
 import type { Tokens } from "./identity.js"
+import { followInstances, type InstanceFollower } from "./instanceFollower.js"
+import type { UndeliveredReply } from "./offlineEmail.js"
 import type { ServerFrame } from "./protocol.js"
+
+// A delivered receipt from a socket on another instance can come before the sending instance
+// recorded the provider id; retries back off from 50 ms to 1.6 s (about 3 s in all).
+const maxReceiptAttempts = 7
 
 /** The state one chat adapter shares between its sockets, its webhook and `send`. */
 export class ChatRuntime {
@@ -14,6 +20,9 @@ export class ChatRuntime {
   readonly blocked = new Set<string>()
   agentsOnline = false
   context: AdapterContext | undefined
+  private follower: InstanceFollower | undefined
+  /** Undelivered replies waiting for the offline fallback, by message id. */
+  private readonly offlineTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
   constructor(
     readonly config: ResolvedChatConfig,
@@ -27,6 +36,51 @@ export class ChatRuntime {
       this.visitors.set(address, set)
     }
     set.add(connection)
+    // Following other instances matters only while this one has sockets; starting at the first
+    // greeted one also means the hub that `fanOut` reads has finished starting.
+    if (this.follower === undefined && this.config.fanOut !== undefined && this.context !== undefined)
+      this.follower = followInstances(this, this.config.fanOut)
+  }
+
+  /**
+   * After a reply that no socket of this instance took: once the fallback's delay has passed,
+   * hands it to the fallback, which checks whether a socket elsewhere took it meanwhile. The
+   * timer lives in this process; a crash before it fires leaves the reply kept for the next
+   * visit but not emailed.
+   */
+  scheduleOffline(reply: UndeliveredReply, address: string): void {
+    const offline = this.config.offline
+    if (offline === undefined || this.offlineTimers.has(reply.messageId)) return
+    const timer = setTimeout(() => {
+      this.offlineTimers.delete(reply.messageId)
+      const context = this.context
+      if (context === undefined) return
+      // Back in a tab here: their resume delivers it.
+      if (this.connectionsOf(address).length > 0) return
+      offline
+        .deliver(reply)
+        .then((outcome) =>
+          context.log(
+            "debug",
+            `[dialogi/chat] offline fallback for ${reply.messageId}: ${outcome._tag}`,
+            outcome
+          )
+        )
+        .catch((error: unknown) =>
+          context.log("warn", `[dialogi/chat] offline fallback for ${reply.messageId} failed`, error)
+        )
+    }, offline.afterMs)
+    timer.unref()
+    this.offlineTimers.set(reply.messageId, timer)
+  }
+
+  /** Stops following other instances and drops pending offline fallbacks (at adapter stop). */
+  async stop(): Promise<void> {
+    for (const timer of this.offlineTimers.values()) clearTimeout(timer)
+    this.offlineTimers.clear()
+    const follower = this.follower
+    this.follower = undefined
+    await follower?.stop()
   }
 
   unregister(connection: Connection): void {
@@ -83,8 +137,9 @@ export class ChatRuntime {
   /**
    * Reports an agent message as delivered once a socket took it. A live reply reaches the
    * socket before the hub has marked it sent (the hub records the provider id only after
-   * `send` returns, and ignores a receipt's status), so a report that finds no message yet is
-   * retried a few times with backoff.
+   * `send` returns, and ignores a receipt's status), and a socket on another instance may take
+   * it before the sending instance's `send` returned, so a report that finds no message yet is
+   * retried with backoff.
    */
   delivered(entry: ChatHistoryEntry): void {
     if (entry.message.direction !== "outbound" || entry.message.channel !== this.config.channel) return
@@ -102,7 +157,7 @@ export class ChatRuntime {
         at: Date.now()
       })
       .catch((error: unknown) => {
-        if ((error as { _tag?: unknown })._tag === "NotFound" && attempt < 5) {
+        if ((error as { _tag?: unknown })._tag === "NotFound" && attempt < maxReceiptAttempts - 1) {
           setTimeout(() => this.status(messageId, status, attempt + 1), 50 * 2 ** attempt).unref()
           return
         }

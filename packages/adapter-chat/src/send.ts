@@ -4,7 +4,8 @@ import type { ChatRuntime } from "./runtime.js"
 /**
  * Delivers an agent reply to every open tab of the visitor. The message is already in the
  * store when the hub calls this, so a visitor who is away gets it from history on their next
- * hello: `sent` means kept for later, `delivered` means a socket took it.
+ * hello: `sent` means kept for later, `delivered` means a socket took it. A reply kept for
+ * later goes to the offline fallback (if configured), which waits for a socket elsewhere first.
  */
 export const sendToVisitor = async (runtime: ChatRuntime, request: SendRequest): Promise<SendReceipt> => {
   const { channel } = runtime.config
@@ -27,5 +28,10 @@ export const sendToVisitor = async (runtime: ChatRuntime, request: SendRequest):
       code: "history_unavailable"
     })
   const delivered = outcomes.some((o) => o.status === "fulfilled" && o.value)
+  if (!delivered)
+    runtime.scheduleOffline(
+      { conversationId: request.conversationId, messageId: request.messageId },
+      request.to
+    )
   return { providerMessageId: request.messageId, status: delivered ? "delivered" : "sent" }
 }
