@@ -1,19 +1,24 @@
+import { Schema } from "effect"
+import type { KeyValueStore } from "./KeyValueStore.js"
+
 /** One number's latest opt-out keyword. */
-export interface OptOutRecord {
+export const OptOutRecord = Schema.Struct({
   /** E.164 number of the customer. */
-  readonly number: string
-  readonly optedOut: boolean
+  number: Schema.String,
+  optedOut: Schema.Boolean,
   /** The keyword that set this state (STOP, START, ...). */
-  readonly keyword: string
+  keyword: Schema.String,
   /** When the customer sent it (epoch ms); a later record wins, whatever order webhooks come in. */
-  readonly at: number
-}
+  at: Schema.Number
+})
+/** @see OptOutRecord */
+export type OptOutRecord = typeof OptOutRecord.Type
 
 /**
  * Where opt-outs live. Core has no key-value store for adapters yet, so the adapter keeps
- * this behind a small interface: the default is in memory (lost on restart); production hosts
- * pass one backed by their database. `load` runs once at start because `checkReply` is
- * synchronous and answers from the loaded copy.
+ * this behind a small interface; the default is {@link keyValueOptOutStore} on the adapters'
+ * `stateStore`. `load` runs once at start because `checkReply` is synchronous and answers
+ * from the loaded copy.
  */
 export interface OptOutStore {
   readonly load: () => Promise<ReadonlyArray<OptOutRecord>>
@@ -30,6 +35,19 @@ export const memoryOptOutStore = (): OptOutStore => {
     }
   }
 }
+
+const optOutPrefix = "optout:"
+const decodeRecord = Schema.decodeUnknownSync(Schema.parseJson(OptOutRecord))
+
+/**
+ * Opt-outs on a {@link KeyValueStore}, one key per number: with a durable store (files, the
+ * host's database) a STOP survives restarts. A record that no longer decodes fails the load
+ * loudly rather than silently letting SMS go to someone who said STOP.
+ */
+export const keyValueOptOutStore = (store: KeyValueStore): OptOutStore => ({
+  load: async () => (await store.list(optOutPrefix)).map(([, value]) => decodeRecord(value)),
+  save: (record) => store.set(`${optOutPrefix}${record.number}`, JSON.stringify(record))
+})
 
 /** The loaded opt-out state of one adapter instance, answering synchronously. */
 export interface OptOutRegistry {

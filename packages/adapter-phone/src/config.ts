@@ -1,9 +1,48 @@
+import type { Callback } from "@dialogi/core"
+import type { ExpectedAnswer } from "./expectedAnswer.js"
+import type { KeyValueStore } from "./KeyValueStore.js"
 import type { OptOutStore } from "./OptOutStore.js"
+
+/** The agent who takes one attempt of a callback. */
+export interface CallbackAgent {
+  /** The hub participant (`hub.routing`) recorded as the one who took the call. */
+  readonly participantId: string
+  /** The agent's phone (E.164), rung first; the customer is dialled once the agent answers. */
+  readonly number: string
+}
+
+/** How due callbacks (`hub.callbacks`) are dialled. */
+export interface CallbackConfig {
+  /**
+   * Picks the agent for an attempt; undefined = nobody free now: a due callback is looked at
+   * again after `retryPauseMs` while its window is open.
+   */
+  readonly agent: (
+    callback: Callback,
+    attempt: number
+  ) => CallbackAgent | undefined | Promise<CallbackAgent | undefined>
+  /** Caller id of the calls (a Twilio voice number, E.164); default the adapters' `from`. */
+  readonly from?: string | undefined
+  /** Seconds each leg rings (Twilio `Timeout`, at most 600); default 25. */
+  readonly ringSeconds?: number | undefined
+  /** Pause after an unanswered or busy attempt before the next one; default 120,000 ms. */
+  readonly retryPauseMs?: number | undefined
+  /** Attempts before the callback is given up as missed (while the window lasts); default 3. */
+  readonly maxAttempts?: number | undefined
+  /** What the agent hears before the customer is dialled. */
+  readonly whisper?: ((callback: Callback) => string) | undefined
+}
 
 /** How the voice adapter answers an inbound call. */
 export interface VoiceConfig {
   /** Said first on every inbound call. */
   readonly greeting?: string | undefined
+  /**
+   * The sentence after the greeting when the caller's thread has a running SLA clock
+   * (`hub.sla.expectedReply`, once `phone.attach(hub)` ran); default "We expect to answer you
+   * within about 2 hours.". Return undefined to say nothing.
+   */
+  readonly expectedAnswer?: ((expected: ExpectedAnswer, now: Date) => string | undefined) | undefined
   /** An agent's number to ring before voicemail (E.164); absent = straight to voicemail. */
   readonly forwardTo?: string | (() => string | undefined | Promise<string | undefined>) | undefined
   /** Seconds the agent's phone rings before the caller is sent to voicemail (Twilio default 30). */
@@ -34,8 +73,19 @@ export interface PhoneAdapterConfig {
   readonly from?: string | undefined
   /** Region for national numbers without a country code ("FI"); Twilio sends E.164 anyway. */
   readonly defaultRegion?: string | undefined
-  /** Where opt-outs (STOP/START) are kept; default in memory (lost on restart). */
+  /**
+   * Where opt-outs (STOP/START) are kept; default `keyValueOptOutStore` on `stateStore`.
+   */
   readonly optOutStore?: OptOutStore | undefined
+  /**
+   * The adapters' own durable state (opt-outs, callback cursor and pending retries). Default:
+   * files under `stateDirectory` when set, else memory (lost on restart; a warning is logged).
+   */
+  readonly stateStore?: KeyValueStore | undefined
+  /** A directory for `fileKeyValueStore` when no `stateStore` is given. */
+  readonly stateDirectory?: string | undefined
+  /** Dial callbacks scheduled with `hub.callbacks` (needs `voiceWebhookUrl` and `phone.attach(hub)`). */
+  readonly callbacks?: CallbackConfig | undefined
   /**
    * Treat the SMS and voice identities of one number as the same person (default true), so a
    * voicemail joins the thread of that number's SMS. Caller id and SMS sender can be spoofed;
@@ -79,4 +129,13 @@ export const checkConfig = (config: PhoneAdapterConfig): void => {
     fail("messagingServiceSid must look like MG + 32 hex digits")
   if (config.messagingServiceSid === undefined && config.from === undefined)
     fail("set messagingServiceSid or from (Twilio needs one of them to send)")
+  if (config.callbacks !== undefined) {
+    if (config.voiceWebhookUrl === undefined)
+      fail("callbacks need voiceWebhookUrl (Twilio fetches the call's TwiML there)")
+    if ((config.callbacks.from ?? config.from) === undefined)
+      fail("callbacks need a caller id: set callbacks.from or from (a Messaging Service cannot call)")
+    const ring = config.callbacks.ringSeconds
+    if (ring !== undefined && !(Number.isInteger(ring) && ring >= 5 && ring <= 600))
+      fail("callbacks.ringSeconds must be an integer from 5 to 600")
+  }
 }

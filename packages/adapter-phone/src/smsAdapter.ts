@@ -1,5 +1,6 @@
 import type { AdapterContext, ChannelAdapter, StatusUpdateInput } from "@dialogi/core"
 import twilio from "twilio"
+import type { CallerConversations } from "./callerConversations.js"
 import { smsCapabilities } from "./capabilities.js"
 import type { PhoneAdapterConfig } from "./config.js"
 import { keywordOf } from "./keywords.js"
@@ -22,7 +23,10 @@ export interface SmsAdapterDeps {
   readonly client: TwilioClient
   readonly optOuts: OptOutRegistry
   readonly ledger: SendLedger
+  readonly callers: CallerConversations
   readonly now: () => number
+  /** Say at start that opt-outs live in memory only (no state store was configured). */
+  readonly volatileWarning?: boolean | undefined
 }
 
 // A status callback can beat the hub storing the send receipt (Twilio answers the POST and
@@ -110,9 +114,10 @@ export const createSmsAdapter = (deps: SmsAdapterDeps): SmsAdapter => {
           keyword: keyword.keyword,
           at: now
         })
-      await context.ingest(
+      const receipt = await context.ingest(
         keyword ? { ...envelope, metadata: { ...envelope.metadata, keyword: keyword.keyword } } : envelope
       )
+      await deps.callers.remember(envelope.from.address, receipt.conversationId)
       // Empty TwiML: Twilio itself answers STOP/START/HELP when Advanced Opt-Out is on.
       return twimlResponse(new twilio.twiml.MessagingResponse().toString())
     } catch (error) {
@@ -128,6 +133,11 @@ export const createSmsAdapter = (deps: SmsAdapterDeps): SmsAdapter => {
     optOuts: deps.optOuts,
     start: async (ctx) => {
       await deps.optOuts.start()
+      if (deps.volatileWarning)
+        ctx.log(
+          "warn",
+          `[dialogi/${channel}] opt-outs are kept in memory and lost on restart: set stateStore or stateDirectory`
+        )
       context = ctx
     },
     stop: async () => {

@@ -1,11 +1,22 @@
-import type { AdapterContext, ChannelAdapter, InboundEnvelopeInput, MessagePart } from "@dialogi/core"
+import type {
+  AdapterContext,
+  ChannelAdapter,
+  DialogiHub,
+  InboundEnvelopeInput,
+  MessagePart
+} from "@dialogi/core"
 import { isHookVetoed, SendFailed } from "@dialogi/core"
 import twilio from "twilio"
+import { callbackRoutes, makeCallbackDialer } from "./callbackDialer.js"
+import type { CallerConversations } from "./callerConversations.js"
 import { voiceCapabilities } from "./capabilities.js"
 import type { PhoneAdapterConfig } from "./config.js"
+import { expectedAnswerSentence } from "./expectedAnswer.js"
+import type { KeyValueStore } from "./KeyValueStore.js"
 import { MalformedWebhook, toE164 } from "./parse.js"
 import { errorResponse, ingestFailureResponse, twimlResponse } from "./responses.js"
 import { publicUrlOf, verifyTwilioRequest } from "./signature.js"
+import type { TwilioClient } from "./twilioClient.js"
 
 type Params = Readonly<Record<string, string>>
 
@@ -17,10 +28,25 @@ export const voiceRoutes = {
   transcription: "/transcription"
 } as const
 
+/** The part of the hub the voice adapter reads once attached: SLA clocks, callbacks, events. */
+export type VoiceHub = Pick<DialogiHub, "sla" | "callbacks" | "events">
+
+/** The `voice` adapter, with what needs the hub itself. */
+export interface VoiceAdapter extends ChannelAdapter {
+  /**
+   * Gives the adapter the hub it is registered with (created after the adapters): the greeting
+   * then tells the caller the SLA's expected answer time, and due callbacks are dialled.
+   */
+  readonly attach: (hub: VoiceHub) => Promise<void>
+}
+
 /** Shared state the voice adapter is built from. */
 export interface VoiceAdapterDeps {
   readonly config: PhoneAdapterConfig
   readonly now: () => number
+  readonly client: TwilioClient
+  readonly state: KeyValueStore
+  readonly callers: CallerConversations
 }
 
 const routeOf = (pathname: string): keyof typeof voiceRoutes => {
@@ -35,13 +61,21 @@ const routeOf = (pathname: string): keyof typeof voiceRoutes => {
  * agent, else voicemail with transcription) and puts the call's outcome, the recording and
  * the transcript into the caller's thread. It sends nothing: replies to callers go by SMS.
  */
-export const createVoiceAdapter = (deps: VoiceAdapterDeps): ChannelAdapter => {
+export const createVoiceAdapter = (deps: VoiceAdapterDeps): VoiceAdapter => {
   const { config } = deps
   const voice = config.voice ?? {}
   const channel = config.channels?.voice ?? "voice"
   const smsChannel = config.channels?.sms ?? "sms"
   const base = config.voiceWebhookUrl
   let context: AdapterContext | undefined
+  let hub: VoiceHub | undefined
+  const dialer = makeCallbackDialer({
+    config,
+    client: deps.client,
+    state: deps.state,
+    now: deps.now,
+    log: (level, message, data) => context?.log(level, message, data)
+  })
   const url = (route: string) => `${(base ?? "").replace(/\/$/, "")}${route}`
 
   const voicemailTwiml = (response: twilio.twiml.VoiceResponse) => {
@@ -84,7 +118,8 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): ChannelAdapter => {
     if (!context)
       throw Object.assign(new Error(`[dialogi/${channel}] hub not started`), { _tag: "NotStarted" })
     try {
-      await context.ingest(env)
+      const receipt = await context.ingest(env)
+      await deps.callers.remember(env.from.address, receipt.conversationId)
     } catch (error) {
       // A vetoed call event is recorded by the hub (hook.ingest_vetoed) and only kept out of the
       // thread: the call itself goes on with the TwiML it would get anyway, and Twilio gets a 200
@@ -93,9 +128,30 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): ChannelAdapter => {
     }
   }
 
+  /** The SLA sentence for a caller whose thread has a running clock; undefined otherwise. */
+  const expectedAnswerOf = async (params: Params): Promise<string | undefined> => {
+    if (!hub || !params.From) return undefined
+    try {
+      const conversationId = await deps.callers.of(toE164(channel, params.From, config.defaultRegion))
+      if (conversationId === undefined) return undefined
+      const expected = await hub.sla.expectedReply(conversationId)
+      if (expected === undefined) return undefined
+      const now = new Date(deps.now())
+      return voice.expectedAnswer
+        ? voice.expectedAnswer(expected, now)
+        : expectedAnswerSentence(expected, now)
+    } catch (error) {
+      // The greeting must be answered within Twilio's 15 s: without the clock it just says less.
+      context?.log("warn", `[dialogi/${channel}] no expected answer time for the greeting`, error)
+      return undefined
+    }
+  }
+
   const onIncoming = async (params: Params) => {
     const response = new twilio.twiml.VoiceResponse()
     if (voice.greeting) response.say(voice.greeting)
+    const expected = await expectedAnswerOf(params)
+    if (expected) response.say(expected)
     const agent = typeof voice.forwardTo === "function" ? await voice.forwardTo() : voice.forwardTo
     if (agent) {
       const dial = response.dial({
@@ -182,12 +238,18 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): ChannelAdapter => {
     channel,
     capabilities: voiceCapabilities,
     addressKind: "phone",
+    attach: async (target) => {
+      hub = target
+      await dialer.attach(target)
+    },
     start: async (ctx) => {
       if (base === undefined) throw new Error(`[dialogi/${channel}] voiceWebhookUrl is not configured`)
       context = ctx
     },
     stop: async () => {
+      await dialer.stop()
       context = undefined
+      hub = undefined
     },
     send: async () => {
       throw new SendFailed({
@@ -200,14 +262,24 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): ChannelAdapter => {
       if (request.method !== "POST") return errorResponse(405, `[dialogi/${channel}] POST only`)
       if (base === undefined)
         return errorResponse(503, `[dialogi/${channel}] voiceWebhookUrl is not configured`)
-      const route = routeOf(new URL(request.url).pathname)
+      const pathname = new URL(request.url).pathname
+      const callbackRoute = dialer.owns(pathname)
+      const route = routeOf(pathname)
       const verified = await verifyTwilioRequest(
         config.authToken,
         request,
-        publicUrlOf(base, voiceRoutes[route], request)
+        publicUrlOf(base, callbackRoute ? callbackRoutes[callbackRoute] : voiceRoutes[route], request)
       )
       if (!verified) return errorResponse(403, `[dialogi/${channel}] invalid X-Twilio-Signature`)
       if (!context) return errorResponse(503, `[dialogi/${channel}] hub not started`)
+      if (callbackRoute)
+        try {
+          return twimlResponse(await dialer.handle(callbackRoute, new URL(verified.url), verified.params))
+        } catch (error) {
+          if (error instanceof MalformedWebhook) return errorResponse(400, error.message)
+          context.log("warn", `[dialogi/${channel}] callback webhook failed`, error)
+          return ingestFailureResponse(channel, error)
+        }
       try {
         const handlers = {
           incoming: onIncoming,

@@ -8,7 +8,8 @@ import {
   receivedMessages,
   signedRequest,
   smsWebhookUrl,
-  startPhoneKit
+  startPhoneKit,
+  unusedContext
 } from "./phoneTestKit.js"
 
 let kit: PhoneKit
@@ -79,11 +80,7 @@ describe("STOP/START/HELP keywords", () => {
   it("keeps opt-outs in the configured store: a new adapter over the same store still refuses", async () => {
     await kit.phone.sms.handleWebhook!(text("SM1", "stop"))
     const restarted = createPhoneAdapters(makeConfig(kit.api, { optOutStore }))
-    await restarted.sms.start!({
-      ingest: async () => Promise.reject(new Error("unused")),
-      updateStatus: async () => {},
-      log: () => {}
-    })
+    await restarted.sms.start!(unusedContext)
     expect(restarted.sms.optOuts.isOptedOut("+14155552671")?.keyword).toBe("STOP")
   })
 

@@ -103,3 +103,14 @@ export const startPhoneKit = async (
 /** Messages stored so far, from the event log. */
 export const receivedMessages = async (hub: DialogiHub) =>
   (await hub.events.after(0)).flatMap((e) => (e.body._tag === "message.received" ? [e.body] : []))
+
+/**
+ * A context for tests that only start an adapter; nothing may go through it. Untyped on
+ * purpose: it fits core's AdapterContext with or without its newer members.
+ */
+export const unusedContext = {
+  ingest: async () => Promise.reject(new Error("unused")),
+  updateStatus: async () => {},
+  recordOutbound: async () => Promise.reject(new Error("unused")),
+  log: () => {}
+}

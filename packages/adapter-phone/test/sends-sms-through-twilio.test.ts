@@ -7,7 +7,8 @@ import {
   receivedMessages,
   signedRequest,
   smsWebhookUrl,
-  startPhoneKit
+  startPhoneKit,
+  unusedContext
 } from "./phoneTestKit.js"
 import { createMessageViolations } from "./twilioApiMock.js"
 
@@ -185,11 +186,7 @@ describe("a send whose outcome is unknown is not blindly repeated", () => {
     kit.api.faults.push({ kind: "slow", ms: 1_000 })
     await kit.phone.sms.send(request(1)).catch(() => undefined)
     const callbackUrl = kit.api.requests[0]!.params.StatusCallback![0]!
-    await kit.phone.sms.start!({
-      ingest: async () => Promise.reject(new Error("unused")),
-      updateStatus: async () => {},
-      log: () => {}
-    })
+    await kit.phone.sms.start!(unusedContext)
     await kit.phone.sms.handleWebhook!(statusCallback(callbackUrl, kit.api.messages[0]!.sid, "sent"))
     const second = await kit.phone.sms.send(request(2))
     expect(second.providerMessageId).toBe(kit.api.messages[0]!.sid)

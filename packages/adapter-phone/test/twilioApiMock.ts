@@ -20,13 +20,19 @@ interface OpenApi {
   >
   components: { schemas: Record<string, { properties: Record<string, unknown> }> }
 }
-const messagesPath = spec.paths["/2010-04-01/Accounts/{AccountSid}/Messages.json"]!
-const createSchema = messagesPath.post.requestBody.content["application/x-www-form-urlencoded"]!.schema as {
+interface CreateSchema {
   properties: Record<string, { type?: string; pattern?: string; format?: string; items?: unknown }>
   required: string[]
 }
+const messagesPath = spec.paths["/2010-04-01/Accounts/{AccountSid}/Messages.json"]!
+const createSchema = messagesPath.post.requestBody.content["application/x-www-form-urlencoded"]!
+  .schema as CreateSchema
 const listParams = new Set(messagesPath.get.parameters.map((p) => p.name))
 const messageFields = Object.keys(spec.components.schemas["api.v2010.account.message"]!.properties)
+const callSchema = spec.paths["/2010-04-01/Accounts/{AccountSid}/Calls.json"]!.post.requestBody.content[
+  "application/x-www-form-urlencoded"
+]!.schema as CreateSchema
+const callFields = Object.keys(spec.components.schemas["api.v2010.account.call"]!.properties)
 
 /** One message the mock holds, in Twilio's JSON shape. */
 export type MockMessage = Record<string, unknown> & { sid: string; to: string; body: string }
@@ -49,6 +55,8 @@ export interface TwilioApiMock {
     violations: string[]
   }>
   readonly faults: MockFault[]
+  /** Calls created through POST /Calls.json, with the form they were created from. */
+  readonly calls: Array<{ sid: string; params: Record<string, string[]>; at: number }>
   readonly close: () => Promise<void>
 }
 
@@ -70,12 +78,12 @@ const multi = (search: URLSearchParams) => {
   return out
 }
 
-/** The OpenAPI violations of a create-message form. */
-export const createMessageViolations = (params: Record<string, string[]>): string[] => {
+/** The violations of a form against one create operation's schema in the spec. */
+const schemaViolations = (schema: CreateSchema, params: Record<string, string[]>): string[] => {
   const violations: string[] = []
-  for (const name of createSchema.required) if (!params[name]) violations.push(`missing required ${name}`)
+  for (const name of schema.required) if (!params[name]) violations.push(`missing required ${name}`)
   for (const [name, values] of Object.entries(params)) {
-    const prop = createSchema.properties[name]
+    const prop = schema.properties[name]
     if (!prop) {
       violations.push(`unknown parameter ${name}`)
       continue
@@ -87,8 +95,33 @@ export const createMessageViolations = (params: Record<string, string[]>): strin
       if (prop.format === "uri" && !URL.canParse(value)) violations.push(`${name} is not a URI`)
       if (prop.format === "phone-number" && !/^\+[1-9]\d{6,14}$/.test(value))
         violations.push(`${name} is not E.164`)
+      if (prop.format === "http-method" && value !== "GET" && value !== "POST")
+        violations.push(`${name} is not GET or POST`)
+      if (prop.type === "integer" && !/^-?\d+$/.test(value)) violations.push(`${name} is not an integer`)
+      if (prop.type === "boolean" && value !== "true" && value !== "false")
+        violations.push(`${name} is not a boolean`)
     }
   }
+  return violations
+}
+
+/** The OpenAPI violations of a create-call form, plus Twilio's rules the spec cannot express. */
+export const createCallViolations = (params: Record<string, string[]>): string[] => {
+  const violations = schemaViolations(callSchema, params)
+  // `endpoint`: a phone number, a client:/sip: address; callbacks only ever dial numbers.
+  for (const name of ["To", "From"])
+    for (const value of params[name] ?? [])
+      if (!/^\+[1-9]\d{6,14}$/.test(value)) violations.push(`${name} is not E.164`)
+  if (!params.Url && !params.Twiml && !params.ApplicationSid)
+    violations.push("no Url, Twiml or ApplicationSid")
+  const timeout = Number(params.Timeout?.[0] ?? "60")
+  if (timeout < 1 || timeout > 600) violations.push("Timeout outside 1-600")
+  return violations
+}
+
+/** The OpenAPI violations of a create-message form. */
+export const createMessageViolations = (params: Record<string, string[]>): string[] => {
+  const violations = schemaViolations(createSchema, params)
   // Twilio's rule the spec cannot express: a sender is needed.
   if (!params.From && !params.MessagingServiceSid) violations.push("neither From nor MessagingServiceSid")
   if (!params.Body && !params.MediaUrl && !params.ContentSid)
@@ -101,6 +134,7 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
   const messages: MockMessage[] = []
   const requests: TwilioApiMock["requests"] = []
   const faults: MockFault[] = []
+  const calls: TwilioApiMock["calls"] = []
   const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
@@ -109,6 +143,30 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(payload))
     if (req.headers.authorization !== expectedAuth)
       return json(401, { code: 20003, message: "Authenticate", status: 401 })
+    if (url.pathname === `/2010-04-01/Accounts/${accountSid}/Calls.json` && req.method === "POST") {
+      const params = multi(new URLSearchParams(body))
+      const violations = createCallViolations(params)
+      requests.push({ method: "POST", path: url.pathname, params, violations })
+      if (violations.length > 0)
+        return json(400, { code: 21201, message: violations.join("; "), status: 400 })
+      const now = new Date().toUTCString()
+      const call = Object.fromEntries(callFields.map((f) => [f, null])) as Record<string, unknown>
+      const sid = `CA${randomBytes(16).toString("hex")}`
+      Object.assign(call, {
+        sid,
+        account_sid: accountSid,
+        to: params.To![0],
+        from: params.From![0],
+        status: "queued",
+        direction: "outbound-api",
+        date_created: now,
+        date_updated: now,
+        api_version: "2010-04-01",
+        uri: `/2010-04-01/Accounts/${accountSid}/Calls/${sid}.json`
+      })
+      calls.push({ sid, params, at: Date.now() })
+      return json(201, call)
+    }
     if (url.pathname !== `/2010-04-01/Accounts/${accountSid}/Messages.json`)
       return json(404, { code: 20404, message: "not found", status: 404 })
     if (req.method === "POST") {
@@ -174,6 +232,7 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
     messages,
     requests,
     faults,
+    calls,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

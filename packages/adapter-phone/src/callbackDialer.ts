@@ -1,0 +1,299 @@
+import type { Callback, DialogiHub } from "@dialogi/core"
+import { Schema } from "effect"
+import twilio from "twilio"
+import type { CallbackAgent, PhoneAdapterConfig } from "./config.js"
+import type { KeyValueStore } from "./KeyValueStore.js"
+import { MalformedWebhook } from "./parse.js"
+import type { TwilioClient } from "./twilioClient.js"
+
+/** The part of the hub the dialer uses: callbacks to move, events to follow. */
+export type CallbackHub = Pick<DialogiHub, "callbacks" | "events">
+
+/** Sub-routes below `voiceWebhookUrl` that Twilio calls during a callback. */
+export const callbackRoutes = {
+  /** The agent answered: TwiML that dials the customer. */
+  answer: "/callback/answer",
+  /** `<Dial>` action: whether the customer answered. */
+  bridge: "/callback/bridge",
+  /** Status callback of the call to the agent: its final outcome. */
+  status: "/callback/status"
+} as const
+
+// What this dialer must not forget across a restart, per callback it owns: the attempt it is
+// on and, during a pause, when the next attempt starts.
+const Pending = Schema.Struct({ attempt: Schema.Number, retryAt: Schema.optional(Schema.Number) })
+type Pending = typeof Pending.Type
+const decodePending = Schema.decodeUnknownSync(Schema.parseJson(Pending))
+const pendingPrefix = "callback:pending:"
+const cursorKey = "callback:cursor"
+
+/** The outcome of one attempt as Twilio reports it, in the words of the callback's log. */
+const attemptFailure = (callStatus: string | undefined): string =>
+  callStatus === "completed" || callStatus === undefined
+    ? "the customer did not answer"
+    : `the agent's phone: ${callStatus}`
+
+/** Dials due callbacks: agent first, then the customer, retrying inside the window. */
+export interface CallbackDialer {
+  /** Follows the hub's events for due callbacks and resumes retries this dialer owns. */
+  readonly attach: (hub: CallbackHub) => Promise<void>
+  readonly stop: () => Promise<void>
+  /** Whether a voice webhook path belongs to a callback. */
+  readonly owns: (pathname: string) => keyof typeof callbackRoutes | undefined
+  /** Answers a verified callback webhook with TwiML. */
+  readonly handle: (
+    route: keyof typeof callbackRoutes,
+    url: URL,
+    params: Readonly<Record<string, string>>
+  ) => Promise<string>
+}
+
+/** Dependencies of {@link makeCallbackDialer}. */
+export interface CallbackDialerDeps {
+  readonly config: PhoneAdapterConfig
+  readonly client: TwilioClient
+  readonly state: KeyValueStore
+  readonly now: () => number
+  readonly log: (level: "info" | "warn", message: string, data?: unknown) => void
+}
+
+const tagOf = (error: unknown) => (error as { _tag?: string } | undefined)?._tag
+
+/**
+ * Makes the dialer of one process. Every instance of a deployment follows the same events;
+ * the move due -> in_progress (`hub.callbacks.start`) is conditional in the store, so exactly
+ * one instance claims a callback and places its calls. After a restart the event cursor and
+ * the pending retries come back from `state`; a callback whose attempt was lost with the
+ * process is still missed (and offered a new window) by core's deadline at the window's end.
+ */
+export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => {
+  const { config } = deps
+  const settings = config.callbacks
+  const ringSeconds = settings?.ringSeconds ?? 25
+  const retryPauseMs = settings?.retryPauseMs ?? 120_000
+  const maxAttempts = Math.max(1, settings?.maxAttempts ?? 3)
+  const base = (config.voiceWebhookUrl ?? "").replace(/\/$/, "")
+  const url = (route: string, callbackId: string, attempt: number) =>
+    `${base}${route}?cb=${encodeURIComponent(callbackId)}&attempt=${attempt}`
+  const timers = new Set<NodeJS.Timeout>()
+  let hub: CallbackHub | undefined
+  let subscription: { close: () => void } | undefined
+  let following: Promise<void> | undefined
+  let stopped = false
+
+  const later = (ms: number, run: () => Promise<void>) => {
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer)
+        void run().catch((error) => deps.log("warn", "[dialogi/voice] callback attempt failed", error))
+      },
+      Math.max(0, ms)
+    )
+    timers.add(timer)
+  }
+
+  const pendingOf = async (callbackId: string): Promise<Pending | undefined> => {
+    const raw = await deps.state.get(`${pendingPrefix}${callbackId}`)
+    return raw === undefined ? undefined : decodePending(raw)
+  }
+  const setPending = (callbackId: string, pending: Pending) =>
+    deps.state.set(`${pendingPrefix}${callbackId}`, JSON.stringify(pending))
+  const dropPending = (callbackId: string) => deps.state.delete(`${pendingPrefix}${callbackId}`)
+
+  const current = async (callbackId: string): Promise<Callback | undefined> => {
+    if (!hub) return undefined
+    try {
+      return await hub.callbacks.get(callbackId)
+    } catch (error) {
+      if (tagOf(error) === "RoutingNotFound") return undefined
+      throw error
+    }
+  }
+
+  /** Gives the callback up: missed, and core offers the customer a new window. */
+  const giveUp = async (callbackId: string, reason: string) => {
+    await dropPending(callbackId)
+    try {
+      await hub?.callbacks.miss(callbackId, reason)
+    } catch (error) {
+      // Another instance (or the window's end) moved it first.
+      if (tagOf(error) !== "CallbackStateConflict") throw error
+    }
+  }
+
+  /** After a failed attempt: another one after a pause if the window allows, else missed. */
+  const afterFailure = async (callbackId: string, attempt: number, reason: string) => {
+    const callback = await current(callbackId)
+    if (callback?.state !== "in_progress") return dropPending(callbackId)
+    const retryAt = deps.now() + retryPauseMs
+    if (attempt < maxAttempts && retryAt < callback.window.to.getTime()) {
+      await setPending(callbackId, { attempt: attempt + 1, retryAt })
+      later(retryPauseMs, () => dial(callbackId, attempt + 1))
+      return
+    }
+    await giveUp(callbackId, `${reason} (attempt ${attempt} of ${maxAttempts})`)
+  }
+
+  /** One attempt: claims a due callback, then rings the agent; Twilio's callbacks go on from there. */
+  const dial = async (callbackId: string, attempt: number): Promise<void> => {
+    if (!hub || !settings) return
+    const callback = await current(callbackId)
+    if (callback === undefined) return dropPending(callbackId)
+    const open = deps.now() < callback.window.to.getTime()
+    if (callback.state === "due" && !open) return // core's deadline at the window's end misses it
+    if (callback.state === "in_progress" && !open)
+      return giveUp(callbackId, `the window closed after attempt ${attempt - 1}`)
+    if (callback.state !== "due" && callback.state !== "in_progress") return dropPending(callbackId)
+    const agent: CallbackAgent | undefined = await settings.agent(callback, attempt)
+    if (agent === undefined) {
+      if (callback.state === "in_progress") return afterFailure(callbackId, attempt, "no agent was free")
+      // Not claimed yet: look again later; the window's end is core's to handle.
+      later(retryPauseMs, () => dial(callbackId, attempt))
+      return
+    }
+    if (callback.state === "due") {
+      // Written before the claim: a crash between the claim and the call resumes this attempt.
+      await setPending(callbackId, { attempt, retryAt: deps.now() })
+      try {
+        await hub.callbacks.start(callbackId, agent.participantId)
+      } catch (error) {
+        if (tagOf(error) === "CallbackStateConflict") return dropPending(callbackId)
+        await dropPending(callbackId)
+        throw error
+      }
+    }
+    try {
+      await deps.client.calls.create({
+        to: agent.number,
+        from: (settings.from ?? config.from) as string,
+        url: url(callbackRoutes.answer, callbackId, attempt),
+        method: "POST",
+        statusCallback: url(callbackRoutes.status, callbackId, attempt),
+        statusCallbackMethod: "POST",
+        timeout: ringSeconds
+      })
+    } catch (error) {
+      deps.log("warn", `[dialogi/voice] callback ${callbackId}: calls.create failed`, error)
+      return afterFailure(callbackId, attempt, `the call could not be placed: ${(error as Error).message}`)
+    }
+    // The call is live: its status callback decides what comes next.
+    await setPending(callbackId, { attempt })
+  }
+
+  const follow = async (target: CallbackHub) => {
+    const stored = await deps.state.get(cursorKey)
+    const cursor = stored === undefined ? 0 : Number(stored)
+    // Stopped while the cursor was read: subscribing now would outlive the hub.
+    if (stopped) return
+    const events = target.events.subscribe(Number.isSafeInteger(cursor) && cursor >= 0 ? cursor : 0)
+    subscription = events
+    let unsaved = 0
+    for await (const event of events) {
+      const body = event.body
+      const due = body._tag === "callback.due"
+      if (body._tag === "callback.due")
+        await dial(body.callbackId, 1).catch((error) =>
+          deps.log("warn", `[dialogi/voice] callback ${body.callbackId} not dialled`, error)
+        )
+      // The cursor only spares replaying old events (a replayed callback is no longer due), so
+      // it is saved after each due callback and every 100 other events.
+      if (due || ++unsaved >= 100) {
+        await deps.state.set(cursorKey, String(event.seq))
+        unsaved = 0
+      }
+    }
+  }
+
+  const answerTwiml = async (callbackId: string, attempt: number) => {
+    const response = new twilio.twiml.VoiceResponse()
+    const callback = await current(callbackId)
+    if (callback?.state !== "in_progress") {
+      response.say("This callback is no longer waiting. Goodbye.")
+      response.hangup()
+      return response
+    }
+    response.say(
+      settings?.whisper?.(callback) ??
+        `Callback to a customer${callback.note ? ` about: ${callback.note}` : ""}. Connecting you now.`
+    )
+    const dial = response.dial({
+      timeout: ringSeconds,
+      action: url(callbackRoutes.bridge, callbackId, attempt),
+      method: "POST",
+      callerId: (settings?.from ?? config.from) as string
+    })
+    dial.number(callback.phone)
+    return response
+  }
+
+  const bridgeTwiml = async (callbackId: string, params: Readonly<Record<string, string>>) => {
+    const response = new twilio.twiml.VoiceResponse()
+    const status = params.DialCallStatus
+    if (status === "completed" || status === "answered") {
+      try {
+        await hub?.callbacks.complete(callbackId)
+      } catch (error) {
+        if (tagOf(error) !== "CallbackStateConflict") throw error
+      }
+      await dropPending(callbackId)
+    } else {
+      response.say("The customer did not answer. We will try again while their window is open. Goodbye.")
+    }
+    response.hangup()
+    return response
+  }
+
+  const onStatus = async (callbackId: string, attempt: number, params: Readonly<Record<string, string>>) => {
+    const final = ["completed", "busy", "no-answer", "failed", "canceled"]
+    if (!final.includes(params.CallStatus ?? "")) return
+    const pending = await pendingOf(callbackId)
+    // A duplicate or late status of an attempt this dialer has already moved past.
+    if (pending !== undefined && pending.attempt > attempt) return
+    if (pending?.retryAt !== undefined && pending.attempt === attempt) return
+    await afterFailure(callbackId, attempt, attemptFailure(params.CallStatus))
+  }
+
+  return {
+    attach: async (target) => {
+      if (!settings) return
+      stopped = false
+      hub = target
+      for (const [key, value] of await deps.state.list(pendingPrefix)) {
+        const callbackId = key.slice(pendingPrefix.length)
+        const pending = decodePending(value)
+        // Without retryAt a call was live when the process stopped: its status callback decides.
+        if (pending.retryAt !== undefined)
+          later(pending.retryAt - deps.now(), () => dial(callbackId, pending.attempt))
+      }
+      following = follow(target).catch((error) =>
+        deps.log("warn", "[dialogi/voice] stopped following callback events", error)
+      )
+    },
+    stop: async () => {
+      stopped = true
+      subscription?.close()
+      await following
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      hub = undefined
+    },
+    owns: (pathname) => {
+      const path = pathname.replace(/\/$/, "")
+      for (const key of ["answer", "bridge", "status"] as const)
+        if (path.endsWith(callbackRoutes[key])) return key
+      return undefined
+    },
+    handle: async (route, requestUrl, params) => {
+      const callbackId = requestUrl.searchParams.get("cb") ?? ""
+      const attempt = Number(requestUrl.searchParams.get("attempt"))
+      if (callbackId === "" || !Number.isInteger(attempt) || attempt < 1)
+        throw new MalformedWebhook("[dialogi/voice] callback webhook without cb/attempt")
+      if (!hub)
+        throw Object.assign(new Error("[dialogi/voice] callbacks not attached"), { _tag: "NotStarted" })
+      if (route === "answer") return (await answerTwiml(callbackId, attempt)).toString()
+      if (route === "bridge") return (await bridgeTwiml(callbackId, params)).toString()
+      await onStatus(callbackId, attempt, params)
+      return new twilio.twiml.VoiceResponse().toString()
+    }
+  }
+}
