@@ -76,7 +76,12 @@ export const makeConfig = (
 
 export const startPhoneKit = async (
   overrides: Partial<PhoneAdapterConfig> = {},
-  hubOptions: { runWorkers?: boolean; sendRetryDelayMs?: number; hooks?: HubOptions["hooks"] } = {}
+  hubOptions: {
+    runWorkers?: boolean
+    sendRetryDelayMs?: number
+    hooks?: HubOptions["hooks"]
+    sla?: HubOptions["sla"]
+  } = {}
 ): Promise<PhoneKit> => {
   const api = await startTwilioApiMock(accountSid, authToken)
   const phone = createPhoneAdapters(makeConfig(api, overrides))
@@ -87,6 +92,7 @@ export const startPhoneKit = async (
     runWorkers: hubOptions.runWorkers ?? false,
     sendRetryDelayMs: hubOptions.sendRetryDelayMs ?? 20,
     ...(hubOptions.hooks === undefined ? {} : { hooks: hubOptions.hooks }),
+    ...(hubOptions.sla === undefined ? {} : { sla: hubOptions.sla }),
     log: () => {}
   })
   return {
