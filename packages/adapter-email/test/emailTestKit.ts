@@ -32,12 +32,33 @@ export const freePort = () =>
     })
   })
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A throwaway Dovecot (IMAP + LMTP on loopback, any user, password "pass"). */
 export const startDovecot = async () => {
   const dir = await mkdtemp(join(tmpdir(), "dialogi-dovecot-"))
   const imapPort = await freePort()
   const lmtpPort = await freePort()
   await launch("/work/shared/dovecot/start.sh", [dir, String(imapPort), String(lmtpPort)])
+  /** The processes this Dovecot's master forked (imap, imap-login, lmtp, auth, ...), by name. */
+  const masterChildren = async () => {
+    const master = Number((await readFile(join(dir, "run", "master.pid"), "utf8")).trim())
+    const children: Array<{ pid: number; name: string }> = []
+    for (const pid of await readdir("/proc")) {
+      if (!/^\d+$/.test(pid)) continue
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat)
+      if (m && Number(m[2]) === master) children.push({ pid: Number(pid), name: m[1]! })
+    }
+    return children
+  }
   // The script returns when the master forked; wait until IMAP answers.
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -76,21 +97,29 @@ export const startDovecot = async () => {
      * as a crash or a network drop would end them: the client sees its connection die.
      */
     dropImapSessions: async () => {
-      const master = Number((await readFile(join(dir, "run", "master.pid"), "utf8")).trim())
       let killed = 0
-      for (const pid of await readdir("/proc")) {
-        if (!/^\d+$/.test(pid)) continue
-        const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
-        const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat)
-        if (m && Number(m[2]) === master && m[1] === "imap") {
-          process.kill(Number(pid), "SIGKILL")
-          killed += 1
-        }
+      for (const child of await masterChildren()) {
+        if (child.name !== "imap") continue
+        process.kill(child.pid, "SIGKILL")
+        killed += 1
       }
       return killed
     },
+    /**
+     * Stops this Dovecot and starts it again on the same directories and ports, as
+     * `systemctl restart dovecot` does: systemd's default KillMode=control-group sends SIGTERM to
+     * every process of the service, not only the master. (The master alone lets its IMAP
+     * sessions keep serving the shared maildir for up to half a minute.) Returns once the old
+     * processes are gone and the new master runs, so every client connected before lost its
+     * connection.
+     */
     restart: async () => {
+      const before = await masterChildren()
       await run("dovecot", ["-c", join(dir, "dovecot.conf"), "stop"])
+      for (const child of before) if (isAlive(child.pid)) process.kill(child.pid, "SIGTERM")
+      for (let i = 0; i < 50 && before.some((c) => isAlive(c.pid)); i++)
+        await new Promise((r) => setTimeout(r, 100))
+      for (const child of before) if (isAlive(child.pid)) process.kill(child.pid, "SIGKILL")
       for (let i = 0; i < 50; i++) {
         const up = await launch("dovecot", ["-c", join(dir, "dovecot.conf")]).then(
           () => true,

@@ -87,7 +87,7 @@ describe("IMAP connection trouble", () => {
     const ids = await eventually(async () => {
       const got = await receivedIds()
       return got.length >= total ? got : undefined
-    }, 30_000)
+    }, 60_000)
     expect(ids).toHaveLength(total)
     expect(new Set(ids).size).toBe(total)
     expect(health.filter((e) => e.kind === "reconnecting").length).toBeGreaterThan(reconnectsBefore)
