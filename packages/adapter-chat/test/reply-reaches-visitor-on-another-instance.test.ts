@@ -4,7 +4,13 @@ import { createHub, type DialogiHub } from "@dialogi/core"
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import { postgresStore } from "../../store-postgres/src/index.js"
 import { createTestDatabase, requiredDatabaseUrl } from "../../store-postgres/test/testDatabase.js"
-import { createChatAdapter, hubFanOut, hubHistory } from "../src/index.js"
+import {
+  createChatAdapter,
+  hubFanOut,
+  hubHistory,
+  hubOfflineEmail,
+  type OfflineOutcome
+} from "../src/index.js"
 import { clientId, greet, secret, type TestClient } from "./chatHarness.js"
 
 // Several instances only exist on a database server; PGlite is one process. This test needs
@@ -19,15 +25,20 @@ if (serverUrl === undefined)
 interface Instance {
   readonly hub: DialogiHub
   readonly url: string
+  /** What the offline fallback decided for replies this instance's send found no socket for. */
+  readonly offline: OfflineOutcome[]
   readonly close: () => Promise<void>
 }
 
 const startInstance = async (databaseUrl: string, runWorkers: boolean): Promise<Instance> => {
   let hub: DialogiHub | undefined
+  const offline: OfflineOutcome[] = []
   const chat = createChatAdapter({
     secret,
     history: hubHistory(() => hub!),
-    fanOut: hubFanOut(() => hub!)
+    fanOut: hubFanOut(() => hub!),
+    // No email adapter here: a reply that no socket anywhere took would be refused (NoAdapter).
+    offline: hubOfflineEmail(() => hub!, { afterMs: 3_000, onOutcome: (o) => offline.push(o) })
   })
   const store = await postgresStore({ connectionString: databaseUrl, pool: { max: 4 } })
   hub = await createHub({ store, adapters: [chat], runWorkers, sendRetryDelayMs: 20, log: () => undefined })
@@ -38,6 +49,7 @@ const startInstance = async (databaseUrl: string, runWorkers: boolean): Promise<
   return {
     hub: openHub,
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/chat`,
+    offline,
     close: async () => {
       await openHub.close()
       server.closeAllConnections()
@@ -101,6 +113,14 @@ describe("several hub instances on one PostgreSQL database", () => {
     // A's send found no socket (sent); B's socket reported it delivered.
     await vi.waitFor(async () => expect(await statusesOf(a.hub, reply.id)).toContain("delivered"), {
       timeout: 10_000
+    })
+    // So the visitor had not left: A's offline fallback sees the delivery and sends no email.
+    await vi.waitFor(() => expect(a.offline.find((o) => o.messageId === reply.id)).toBeDefined(), {
+      timeout: 10_000
+    })
+    expect(a.offline.find((o) => o.messageId === reply.id)).toMatchObject({
+      _tag: "skipped",
+      reason: "delivered"
     })
 
     // The same visitor in a second tab on A: the history once, then B's tab writes and A's
