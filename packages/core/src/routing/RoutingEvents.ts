@@ -12,6 +12,8 @@ const about = { conversationId: ConversationId }
 export const routingEventBodies = [
   Schema.TaggedStruct("routing.queued", { ...about, teamId: Schema.String }),
   Schema.TaggedStruct("routing.overflowed", { ...about, fromTeam: Schema.String, toTeam: Schema.String }),
+  /** A customer reopened the conversation and its previous agent, available and with room, keeps it. */
+  Schema.TaggedStruct("routing.returned", { ...about, participantId: Schema.String }),
   Schema.TaggedStruct("handoff.requested", {
     ...about,
     handoffId: Schema.String,

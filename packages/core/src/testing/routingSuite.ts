@@ -237,6 +237,59 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
       })
     })
 
+    it("a reopened conversation goes back to its agent only when they are available and have room; else it waits in the team queue", async () => {
+      await withHub({ defaultTeam: "support" }, async ({ hub }) => {
+        await hub.routing.upsertTeam({ id: "support" })
+        await hub.routing.upsertParticipant({
+          id: "a1",
+          teams: ["support"],
+          capacity: 1,
+          availability: "online"
+        })
+        const reopen = (n: number, id: string) =>
+          hub.ingest({
+            channel: "sms",
+            providerMessageId: `reopen-${n}-${Date.now()}`,
+            from: { address: phone(280) },
+            parts: [{ _tag: "text", text: `again ${n}` }],
+            sentAt: Date.now(),
+            threading: { conversationId: id }
+          })
+        const ownerOf = async (id: string) => (await hub.thread(id)).conversation.assignee
+        const r = await write(hub, phone(280))
+        await waitFor(async () => (await ownerOf(r.conversationId))._tag === "agent")
+
+        // Available, and room once this conversation is counted: it stays with a1.
+        await hub.setStatus(r.conversationId, "resolved")
+        await reopen(1, r.conversationId)
+        await waitFor(async () => (await bodies(hub, "routing.returned")).length === 1)
+        expect(await bodies(hub, "routing.returned")).toEqual([
+          { _tag: "routing.returned", conversationId: r.conversationId, participantId: "a1" }
+        ])
+        expect(await ownerOf(r.conversationId)).toEqual({ _tag: "agent", id: "a1" })
+
+        // Away: it waits in the team queue instead, and a1 gets it back on return.
+        await hub.setStatus(r.conversationId, "resolved")
+        await hub.routing.setAvailability("a1", "away")
+        await reopen(2, r.conversationId)
+        await waitFor(async () => (await hub.routing.queue("support")).length === 1)
+        expect(await ownerOf(r.conversationId)).toEqual({ _tag: "team", id: "support" })
+        await hub.routing.setAvailability("a1", "online")
+        await waitFor(async () => (await ownerOf(r.conversationId))._tag === "agent")
+
+        // Full (another conversation took the slot meanwhile): never above capacity, it waits.
+        await hub.setStatus(r.conversationId, "resolved")
+        const other = await write(hub, phone(281))
+        await waitFor(async () => (await ownerOf(other.conversationId))._tag === "agent")
+        await reopen(3, r.conversationId)
+        await waitFor(async () => (await hub.routing.queue("support")).length === 1)
+        expect(await ownerOf(r.conversationId)).toEqual({ _tag: "team", id: "support" })
+        const open = await hub.listConversations({ assignee: { _tag: "agent", id: "a1" }, status: "open" })
+        expect(open.items.map((c) => c.id)).toEqual([other.conversationId])
+        expect(await bodies(hub, "routing.returned")).toHaveLength(1)
+      })
+    })
+
     it("a waiting conversation overflows to the fallback team after the configured wait", async () => {
       await withHub({ defaultTeam: "tier1" }, async ({ hub }) => {
         await hub.routing.upsertTeam({ id: "tier2" })

@@ -32,8 +32,12 @@ export const afterConversationChange = (
         yield* t.cancelDeadline(routingKey.overflow(after.id))
       }
     }
-    // Assigned to a team by hand: the team's strategy places it (or it waits in the queue).
     const to = after.assignee
+    // Assigned to a person or bot by hand: that decides, also over a routing of this
+    // conversation (new or reopened) that has not run yet.
+    if ((to._tag === "agent" || to._tag === "bot") && !sameAssignee(before.assignee, to))
+      yield* t.cancelDeadline(routingKey.route(after.id))
+    // Assigned to a team by hand: the team's strategy places it (or it waits in the queue).
     if (to._tag === "team" && !sameAssignee(before.assignee, to)) {
       const [team] = yield* t.routing.getTeams([to.id])
       if (team)

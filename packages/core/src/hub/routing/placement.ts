@@ -7,6 +7,7 @@ import type { Participant, Team } from "../../routing/Participant.js"
 import { planQueue } from "../../routing/QueuePlan.js"
 import type { RoutingEntry } from "../../routing/RoutingStore.js"
 import {
+  isEligible,
   type MemberSnapshot,
   pickMember,
   type RoutingRequest,
@@ -74,27 +75,37 @@ export const routingKey = {
 export const isAvailable = (p: Participant, now: Date): boolean =>
   p.availability === "online" && (p.calendar === undefined || isOpen(now, p.calendar))
 
-/** Locks a team's members (after the team and conversation locks) and reads their loads. */
-const lockedSnapshot = (tx: StoreTx, team: Team, members: ReadonlyArray<Participant>, now: Date) =>
+const memberSnapshot = (m: Participant, loads: ReadonlyMap<string, number>, now: Date): MemberSnapshot => ({
+  id: m.id,
+  kind: m.kind,
+  skills: m.skills,
+  capacity: m.capacity,
+  load: loads.get(m.id) ?? 0,
+  available: isAvailable(m, now)
+})
+
+/**
+ * Locks a team's members (after the team and conversation locks), and `others` with them in
+ * the same call, and reads their loads: the team as a snapshot, `others` beside it.
+ */
+const lockedSnapshot = (
+  tx: StoreTx,
+  team: Team,
+  members: ReadonlyArray<Participant>,
+  now: Date,
+  others: ReadonlyArray<Participant> = []
+) =>
   Effect.gen(function* () {
-    yield* tx.lock(members.map((m) => lockKey.participant(m.id)))
-    const loads = yield* tx.routing.loads(members.map((m) => m.id))
+    const everyone = [...members, ...others]
+    yield* tx.lock(everyone.map((m) => lockKey.participant(m.id)))
+    const loads = yield* tx.routing.loads(everyone.map((m) => m.id))
     const lastAssigned = yield* tx.routing.roundRobinLast(team.id)
     const snapshot: TeamSnapshot = {
       teamId: team.id,
       lastAssigned,
-      members: members.map(
-        (m): MemberSnapshot => ({
-          id: m.id,
-          kind: m.kind,
-          skills: m.skills,
-          capacity: m.capacity,
-          load: loads.get(m.id) ?? 0,
-          available: isAvailable(m, now)
-        })
-      )
+      members: members.map((m) => memberSnapshot(m, loads, now))
     }
-    return snapshot
+    return { snapshot, others: others.map((m) => memberSnapshot(m, loads, now)) }
   })
 
 const strategyOf = (options: ResolvedRoutingOptions, team: Team, log: LogFn) => {
@@ -215,11 +226,17 @@ export interface PlaceOptions {
   readonly guard?: ((conversation: Conversation, entry: RoutingEntry | undefined) => boolean) | undefined
   /** Events to append before the placement's own, when it happens. */
   readonly events?: ReadonlyArray<EventBody> | undefined
+  /**
+   * Keep the current agent or bot owner when they are available and have room with this
+   * conversation counted (a customer reopening a resolved one); otherwise place it without them.
+   */
+  readonly preferOwner?: boolean | undefined
 }
 
 /** The outcome of one placement. */
 export type PlaceResult =
   | { readonly _tag: "assigned"; readonly participantId: string }
+  | { readonly _tag: "kept"; readonly participantId: string }
   | { readonly _tag: "queued"; readonly teamId: string }
   | { readonly _tag: "skipped"; readonly reason: string }
 
@@ -249,21 +266,39 @@ export const placeInTeam = (
     if (place.guard && !place.guard(conversation, before))
       return { _tag: "skipped", reason: "guard" } as const
     const members = yield* tx.routing.listParticipants({ team: team.id })
-    const locked = yield* lockedSnapshot(tx, team, members, now)
-    // Its current owner's load already counts this conversation: keeping it adds nothing.
     const owner = conversation.assignee
-    const snapshot: TeamSnapshot =
-      owner._tag === "agent" || owner._tag === "bot"
-        ? {
-            ...locked,
-            members: locked.members.map((m) => (m.id === owner.id ? { ...m, load: m.load - 1 } : m))
-          }
-        : locked
+    const ownerId = owner._tag === "agent" || owner._tag === "bot" ? owner.id : undefined
+    // An owner outside the team (a handoff to one agent, say) is locked and counted too.
+    const outside =
+      place.preferOwner && ownerId !== undefined && !members.some((m) => m.id === ownerId)
+        ? yield* tx.routing.getParticipants([ownerId])
+        : []
+    const locked = yield* lockedSnapshot(tx, team, members, now, outside)
+    // Its current owner's load already counts this conversation: keeping it adds nothing.
+    const withoutThis = (m: MemberSnapshot) => (m.id === ownerId ? { ...m, load: m.load - 1 } : m)
+    const snapshot: TeamSnapshot = { ...locked.snapshot, members: locked.snapshot.members.map(withoutThis) }
     const skills = place.skills ?? before?.skills ?? []
+    const request = requestFor(conversation, skills, place.exclude)
+    if (place.preferOwner && ownerId !== undefined) {
+      const current = [...snapshot.members, ...locked.others.map(withoutThis)].find((m) => m.id === ownerId)
+      if (current !== undefined && isEligible(current, request)) {
+        yield* tx.appendEvents(
+          [
+            ...(place.events ?? []),
+            { _tag: "routing.returned", conversationId: conversation.id, participantId: ownerId }
+          ],
+          now
+        )
+        return { _tag: "kept", participantId: ownerId } as const
+      }
+    }
     const member = pickMember(
       strategyOf(options, team, log),
       snapshot,
-      requestFor(conversation, skills, place.exclude)
+      // An owner who could not keep it is not picked again either.
+      place.preferOwner && ownerId !== undefined
+        ? { ...request, exclude: [...(request.exclude ?? []), ownerId] }
+        : request
     )
     if (place.events && place.events.length > 0) yield* tx.appendEvents(place.events, now)
     yield* writePlacements(tx, [placementOf(conversation, team, before, member, skills, now)], now)
@@ -319,7 +354,7 @@ export const drainTeam = (
       for (const e of stale) yield* tx.cancelDeadline(routingKey.overflow(e.conversationId))
     }
     if (live.length === 0) return 0
-    const snapshot = yield* lockedSnapshot(tx, team, members, now)
+    const { snapshot } = yield* lockedSnapshot(tx, team, members, now)
     const requests = live.map((e) => requestFor(conversations.get(e.conversationId)!, e.skills))
     const plan = planQueue(snapshot, requests, strategyOf(options, team, log))
     const byId = new Map(live.map((e) => [e.conversationId as string, e]))

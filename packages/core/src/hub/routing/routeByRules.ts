@@ -1,17 +1,75 @@
 import { Effect } from "effect"
+import { type Assignee, Conversation } from "../../domain/Conversation.js"
 import type { StoreError } from "../../domain/Errors.js"
 import type { ConversationId } from "../../domain/Ids.js"
 import { chooseRule } from "../../routing/RoutingRule.js"
 import type { NewDeadline, StoreTx } from "../../store/Store.js"
-import { type LogFn, type PlaceResult, placeInTeam, routingKey, routingKind } from "./placement.js"
+import {
+  isAvailable,
+  type LogFn,
+  lockConversations,
+  lockKey,
+  type PlaceResult,
+  placeInTeam,
+  routingKey,
+  routingKind,
+  sameAssignee
+} from "./placement.js"
 import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
+
+/** The first rule matching a conversation and its contact. */
+const ruleFor = (tx: StoreTx, options: ResolvedRoutingOptions, conversation: Conversation) =>
+  Effect.map(tx.getContact(conversation.contactId), (contact) =>
+    chooseRule(options.rules, {
+      channel: conversation.lastInboundChannel,
+      tags: conversation.tags,
+      priority: conversation.priority,
+      attributes: contact?.attributes ?? {}
+    })
+  )
+
+/**
+ * A reopened conversation with no team to go to: its owner keeps it when available and with
+ * room (this conversation counted once); otherwise it is unassigned, as a new conversation no
+ * rule matches would be, rather than waiting on someone who cannot take it.
+ */
+const keepOrRelease = (
+  tx: StoreTx,
+  log: LogFn,
+  conversationId: ConversationId,
+  owner: Extract<Assignee, { readonly id: string }>,
+  stillOwner: (c: Conversation) => boolean,
+  now: Date
+): Effect.Effect<PlaceResult, StoreError> =>
+  Effect.gen(function* () {
+    const [conversation] = yield* lockConversations(tx, [conversationId])
+    if (conversation === undefined || !stillOwner(conversation))
+      return { _tag: "skipped", reason: "guard" } as const
+    yield* tx.lock([lockKey.participant(owner.id)])
+    const [participant] = yield* tx.routing.getParticipants([owner.id])
+    const load = (yield* tx.routing.loads([owner.id])).get(owner.id) ?? 0
+    if (participant && isAvailable(participant, now) && load - 1 < participant.capacity) {
+      yield* tx.appendEvents([{ _tag: "routing.returned", conversationId, participantId: owner.id }], now)
+      return { _tag: "kept", participantId: owner.id } as const
+    }
+    log("info", `routing: ${owner.id} cannot take reopened ${conversationId} and no team is configured`)
+    yield* tx.updateConversations([
+      new Conversation({ ...conversation, assignee: { _tag: "none" }, updatedAt: now }, true)
+    ])
+    yield* tx.appendEvents(
+      [{ _tag: "conversation.assigned", conversationId, from: conversation.assignee, to: { _tag: "none" } }],
+      now
+    )
+    return { _tag: "skipped", reason: `${owner.id} cannot take it and there is no team` } as const
+  })
 
 /**
  * Routes a conversation by the rules: the first rule matching its channel, tags, priority and
  * the contact's language and attributes names the team (else the default team), and the
  * team's strategy places it. With `onlyUnrouted`, a conversation that already has an owner or
  * a team is left alone, so a repeated trigger never routes twice; one that belongs to a team
- * (reopened by the customer, say) goes back into that team.
+ * (reopened by the customer, say) goes back into that team, and one its agent owned goes back
+ * to them only when they are available and have room.
  */
 export const routeByRules = (
   tx: StoreTx,
@@ -40,6 +98,27 @@ export const routeByRules = (
         },
         now
       )
+    // Reopened while an agent or bot owned it: back to them if they are available and have
+    // room, else into the team's queue (or to another member) like a new conversation.
+    if (extra.onlyUnrouted && (owner._tag === "agent" || owner._tag === "bot")) {
+      const rule = entry === undefined ? yield* ruleFor(tx, options, conversation) : undefined
+      const teamId = entry?.teamId ?? rule?.team ?? options.defaultTeam
+      const stillOwner = (c: Conversation) => sameAssignee(c.assignee, owner) && c.status !== "resolved"
+      if (teamId === undefined) return yield* keepOrRelease(tx, log, conversationId, owner, stillOwner, now)
+      return yield* placeInTeam(
+        tx,
+        options,
+        log,
+        {
+          conversationId,
+          teamId,
+          skills: entry?.skills ?? rule?.skills ?? [],
+          preferOwner: true,
+          guard: stillOwner
+        },
+        now
+      )
+    }
     if (extra.onlyUnrouted && (owner._tag !== "none" || entry !== undefined))
       return { _tag: "skipped", reason: "already routed" } as const
     // A conversation that already belongs to a team goes back to it; only new ones meet the rules.
@@ -51,13 +130,7 @@ export const routeByRules = (
         { conversationId, teamId: entry.teamId, exclude: extra.exclude },
         now
       )
-    const contact = yield* tx.getContact(conversation.contactId)
-    const rule = chooseRule(options.rules, {
-      channel: conversation.lastInboundChannel,
-      tags: conversation.tags,
-      priority: conversation.priority,
-      attributes: contact?.attributes ?? {}
-    })
+    const rule = yield* ruleFor(tx, options, conversation)
     const teamId = rule?.team ?? options.defaultTeam
     if (teamId === undefined)
       return { _tag: "skipped", reason: "no rule matched and no default team" } as const
