@@ -1,6 +1,7 @@
-import type { InboundEnvelopeInput, MessagePart } from "@dialogi/core"
+import type { InboundEnvelopeInput, MessagePart, OutboundRecordInput } from "@dialogi/core"
 import { formatAddress } from "./address.js"
-import type { Attachment, MessengerEvent } from "./parse.js"
+import type { Attachment, MessageBody, MessengerEvent } from "./parse.js"
+import { pageInboxAppId } from "./threadControl.js"
 
 // Meta does not send a MIME type, only a kind; a wildcard subtype keeps the kind honest.
 const contentTypes: Readonly<Record<string, string>> = {
@@ -27,6 +28,38 @@ const attachmentPart = (attachment: Attachment): MessagePart => {
   return { _tag: "text", text: label }
 }
 
+/** A Messenger message as dialogi parts: its text, then one part per attachment. */
+const messageParts = (message: MessageBody): MessagePart[] => {
+  const parts: MessagePart[] = []
+  if (message.text !== undefined && message.text !== "") parts.push({ _tag: "text", text: message.text })
+  for (const attachment of message.attachments ?? []) parts.push(attachmentPart(attachment))
+  if (parts.length === 0) parts.push({ _tag: "text", text: "" })
+  return parts
+}
+
+/**
+ * The record of a message the page sent outside dialogi, from its echo. A Page Inbox echo
+ * (or one without an app) was typed by a person, so its author is an agent; another app's
+ * echo (a page bot) is a bot named by its app id.
+ */
+export const toOutboundRecord = (
+  channel: string,
+  event: Extract<MessengerEvent, { _tag: "echo" }>
+): OutboundRecordInput => {
+  const appId = event.message.app_id
+  return {
+    channel,
+    to: formatAddress(event),
+    providerMessageId: event.message.mid,
+    parts: messageParts(event.message),
+    author:
+      appId === undefined || appId === pageInboxAppId
+        ? { _tag: "agent", id: "messenger:page-inbox" }
+        : { _tag: "bot", id: `messenger:app:${appId}` },
+    sentAt: event.timestamp
+  }
+}
+
 /**
  * The envelope for a customer's message or postback, or undefined for events that are not
  * messages of the customer. The PSID is verified: Meta signed the webhook naming it.
@@ -34,10 +67,7 @@ const attachmentPart = (attachment: Attachment): MessagePart => {
 export const toEnvelope = (channel: string, event: MessengerEvent): InboundEnvelopeInput | undefined => {
   if (event._tag === "message") {
     const { message } = event
-    const parts: MessagePart[] = []
-    if (message.text !== undefined && message.text !== "") parts.push({ _tag: "text", text: message.text })
-    for (const attachment of message.attachments ?? []) parts.push(attachmentPart(attachment))
-    if (parts.length === 0) parts.push({ _tag: "text", text: "" })
+    const parts = messageParts(message)
     return {
       channel,
       providerMessageId: message.mid,

@@ -4,7 +4,7 @@ import { Redacted } from "effect"
 import { formatAddress } from "./address.js"
 import type { ConversationIndex } from "./ConversationIndex.js"
 import type { ResolvedConfig } from "./config.js"
-import { toEnvelope } from "./inbound.js"
+import { toEnvelope, toOutboundRecord } from "./inbound.js"
 import type { OutboundLedger } from "./OutboundLedger.js"
 import { MalformedPayload, type MessengerEvent, parseWebhook } from "./parse.js"
 import type { LastInbound } from "./replyWindow.js"
@@ -177,14 +177,26 @@ const apply = async (
         state.owners.set(formatAddress(event), { _tag: "app", appId: "unknown" })
       return
     }
-    case "echo":
+    case "echo": {
       if (isOwnEcho(state.ledger, event)) return
-      context.log("info", `[dialogi/${channel}] echo of a message the page sent outside dialogi`, {
-        mid: event.message.mid,
-        appId: event.message.app_id
-      })
-      forHost.push(event)
+      // The page wrote from elsewhere (Page Inbox, a page bot): the thread shows it as sent.
+      if (!context.recordOutbound) {
+        forHost.push(event)
+        return
+      }
+      try {
+        const receipt = await context.recordOutbound(toOutboundRecord(channel, event))
+        state.conversations.note(formatAddress(event), receipt.conversationId)
+      } catch (error) {
+        if (tagOf(error) !== "NotFound") throw new Retry(String(error))
+        context.log("info", `[dialogi/${channel}] echo for a person without an open conversation`, {
+          mid: event.message.mid,
+          appId: event.message.app_id
+        })
+        forHost.push(event)
+      }
       return
+    }
     case "delivery": {
       const address = formatAddress(event)
       const mids = new Set([

@@ -27,6 +27,10 @@ const gatedContext = (outcome: "commit" | "store-down") => {
         })
       }),
     updateStatus: async () => {},
+    // These batches hold customer messages only; an echo reaching here would be a test bug.
+    recordOutbound: async (record) => {
+      throw new Error(`unexpected echo ${record.providerMessageId}`)
+    },
     log: () => {}
   }
   const release = async () => {

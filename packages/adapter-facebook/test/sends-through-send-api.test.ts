@@ -152,7 +152,7 @@ describe("Send API round trip", () => {
     await hub.close()
   })
 
-  it("hands an echo of a Page Inbox message to the host and stores no customer message for it", async () => {
+  it("hands an echo of a Page Inbox message to the host when the person has no open conversation, storing nothing", async () => {
     const events: MessengerEvent[] = []
     const adapter = makeAdapter(graph, { onEvent: (e) => void events.push(e) })
     const hub = await startHub(adapter)

@@ -5,6 +5,7 @@ import type { ReplyRefusal } from "../domain/Errors.js"
 import type { DeliveryStatus, Message, MessagePart } from "../domain/Message.js"
 import type { ChannelCapabilities } from "./Capabilities.js"
 import type { InboundEnvelopeInput, StatusUpdateInput } from "./InboundEnvelope.js"
+import type { OutboundRecordInput } from "./OutboundRecord.js"
 
 /** A framework-agnostic webhook handler (Web standard Request/Response). */
 export type WebhookHandler = (request: Request) => Promise<Response>
@@ -26,7 +27,23 @@ export interface IngestReceipt {
 export interface AdapterContext {
   readonly ingest: (envelope: InboundEnvelopeInput) => Promise<IngestReceipt>
   readonly updateStatus: (update: StatusUpdateInput) => Promise<void>
+  /**
+   * Stores a message the business sent outside dialogi (a provider inbox, another app) in the
+   * contact's open conversation, as sent; a provider id already stored is a duplicate, not an
+   * error. Rejects with NotFound when no open conversation of a contact has that address.
+   * Optional so that contexts built by hand (tests, hosts driving an adapter) stay valid; the
+   * hub always provides it.
+   */
+  readonly recordOutbound?: (record: OutboundRecordInput) => Promise<OutboundRecordReceipt>
   readonly log: (level: "debug" | "info" | "warn" | "error", message: string, data?: unknown) => void
+}
+
+/** What the hub answers when an adapter records a message sent outside dialogi. */
+export interface OutboundRecordReceipt {
+  readonly messageId: string
+  readonly conversationId: string
+  /** True when this provider message was already stored (a retry, or one of our own sends). */
+  readonly duplicate: boolean
 }
 
 /** One outbound message for an adapter to deliver. */

@@ -42,6 +42,7 @@ import { makeSendHooks } from "./hooks/sendHooks.js"
 import { makeIngestBatcher } from "./ingest/IngestBatcher.js"
 import type { IngestResult } from "./ingest/ingestOne.js"
 import { decodeStatusUpdate, normalizeEnvelope } from "./ingest/normalizeEnvelope.js"
+import { recordOutbound } from "./recordOutbound.js"
 import { checkReply, type ReplyCheck } from "./replyRules.js"
 import { lockConversations } from "./routing/placement.js"
 import { type HubRouting, makeRouting } from "./routing/RoutingHub.js"
@@ -454,6 +455,7 @@ export const make = (
     const adapterContext: AdapterContext = {
       ingest: (envelope) => runTyped(ingest(envelope)),
       updateStatus: (update) => runTyped(updateStatus(update)),
+      recordOutbound: (record) => runTyped(recordOutbound({ store, registry, sla }, record)),
       log: options.log
     }
 
