@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import { createHub, type DialogiHub } from "../facade/createHub.js"
+import type { HookOptions } from "../hooks/Hook.js"
 import type { RoutingOptions } from "../hub/routing/RoutingOptions.js"
 import type { StoreService } from "../store/Store.js"
 import { createTestChannelAdapter, type TestChannelAdapter } from "./TestChannelAdapter.js"
@@ -59,7 +60,11 @@ const phone = (n: number) => `+35840${String(1_000_000 + n)}`
  */
 export const routingSuite = (name: string, stores: RoutingSuiteStores): void => {
   describe(`routing on ${name}`, () => {
-    const withHub = async (routing: RoutingOptions, f: (ctx: Ctx) => Promise<void>) => {
+    const withHub = async (
+      routing: RoutingOptions,
+      f: (ctx: Ctx) => Promise<void>,
+      hooks: HookOptions = {}
+    ) => {
       const made = await stores.make()
       const sms = createTestChannelAdapter({ channel: "sms", capabilities: { maxTextLength: 1600 } })
       const chat = createTestChannelAdapter({
@@ -73,6 +78,7 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
           defaultRegion: "FI",
           sendRetryDelayMs: 20,
           routing: r,
+          hooks,
           log: () => {}
         })
       let hub = await open(made.store, routing)
@@ -288,6 +294,62 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
         expect(open.items.map((c) => c.id)).toEqual([other.conversationId])
         expect(await bodies(hub, "routing.returned")).toHaveLength(1)
       })
+    })
+
+    it("a new priority moves a waiting conversation to its place in the queue (priority, then waiting time)", async () => {
+      // A hook raises the priority of conversations whose customer writes "urgent".
+      const urgent: HookOptions = {
+        ingest: [
+          {
+            name: "urgent",
+            run: (m) =>
+              m.parts.some((p) => p._tag === "text" && p.text.includes("urgent"))
+                ? { _tag: "continue" as const, priority: "urgent" as const }
+                : m.parts.some((p) => p._tag === "text" && p.text.includes("calm"))
+                  ? { _tag: "continue" as const, priority: "low" as const }
+                  : undefined
+          }
+        ]
+      }
+      await withHub(
+        { defaultTeam: "support" },
+        async ({ hub }) => {
+          await hub.routing.upsertTeam({ id: "support" })
+          await hub.routing.upsertParticipant({
+            id: "a1",
+            teams: ["support"],
+            capacity: 1,
+            availability: "offline"
+          })
+          const received = []
+          for (let i = 0; i < 4; i++) received.push((await write(hub, phone(290 + i))).conversationId)
+          const queue = async () => (await hub.routing.queue("support")).map((e) => e.conversationId)
+          await waitFor(async () => (await queue()).length === 4)
+          expect(await queue()).toEqual(received)
+
+          // The third and fourth customers say it is urgent: they move ahead of the first two,
+          // in the order they were waiting; the first goes to the back once it is low.
+          await write(hub, phone(293), "this is urgent")
+          await write(hub, phone(292), "urgent, really")
+          await write(hub, phone(290), "take your time, I am calm")
+          const [first, second, third, fourth] = received as [string, string, string, string]
+          await waitFor(async () => (await queue())[3] === first)
+          expect(await queue()).toEqual([third, fourth, second, first])
+          expect((await hub.routing.queue("support")).map((e) => e.priority)).toEqual([
+            "urgent",
+            "urgent",
+            "normal",
+            "low"
+          ])
+
+          // The one free slot goes to the head of the re-sorted queue.
+          await hub.routing.setAvailability("a1", "online")
+          await waitFor(async () => (await queue()).length === 3)
+          expect((await hub.thread(third)).conversation.assignee).toEqual({ _tag: "agent", id: "a1" })
+          expect(await queue()).toEqual([fourth, second, first])
+        },
+        urgent
+      )
     })
 
     it("a waiting conversation overflows to the fallback team after the configured wait", async () => {

@@ -7,7 +7,8 @@ import { armDrains, routingKey, routingKind, sameAssignee } from "./placement.js
 /**
  * What routing does when a conversation's status or assignee changes (in that change's
  * transaction): a freed slot drains its owner's teams, a resolved waiting conversation leaves
- * the queue, and a conversation assigned to a team by hand is placed by the team's strategy.
+ * the queue, a new priority re-sorts its queue entry, and a conversation assigned to a team by
+ * hand is placed by the team's strategy.
  */
 export const afterConversationChange = (
   t: StoreTx,
@@ -24,13 +25,18 @@ export const afterConversationChange = (
       const [p] = yield* t.routing.getParticipants([left.id])
       if (p) yield* armDrains(t, p.teams, now)
     }
-    // Resolved while waiting: it leaves the queue now rather than at the next drain.
-    if (after.status === "resolved" && before.status !== "resolved") {
+    const resolvedNow = after.status === "resolved" && before.status !== "resolved"
+    if (resolvedNow || after.priority !== before.priority) {
       const [entry] = yield* t.routing.getRouting([after.id])
-      if (entry?.queued) {
+      // Resolved while waiting: it leaves the queue now rather than at the next drain.
+      if (resolvedNow && entry?.queued) {
         yield* t.routing.putRouting([{ ...entry, queued: false }])
         yield* t.cancelDeadline(routingKey.overflow(after.id))
       }
+      // A new priority moves a waiting conversation to its place among that priority's
+      // conversations; its waiting time (queuedAt) still orders it within them.
+      else if (entry !== undefined && entry.priority !== after.priority)
+        yield* t.routing.putRouting([{ ...entry, priority: after.priority }])
     }
     const to = after.assignee
     // Assigned to a person or bot by hand: that decides, also over a routing of this
