@@ -1,4 +1,11 @@
-import { type ChatAdapter, createChatAdapter, hubExpectedReply, hubHistory } from "@dialogi/adapter-chat"
+import {
+  type ChatAdapter,
+  createChatAdapter,
+  hubExpectedReply,
+  hubFanOut,
+  hubHistory,
+  hubOfflineEmail
+} from "@dialogi/adapter-chat"
 import { createEmailAdapter, fileAttachmentStore, fileKeyValueStore } from "@dialogi/adapter-email"
 import { createFacebookAdapter } from "@dialogi/adapter-facebook"
 import { createPhoneAdapters } from "@dialogi/adapter-phone"
@@ -34,7 +41,13 @@ export const configureChannels = (
     secret: chatSecret,
     history: hubHistory(hub),
     // The widget shows when the customer can expect an answer (the inbox runs an SLA policy).
-    expectedReply: hubExpectedReply(hub)
+    expectedReply: hubExpectedReply(hub),
+    // On PostgreSQL several inbox processes may share the database: a reply whose send another
+    // process ran still reaches a visitor connected to this one. PGlite is one process.
+    ...(config.databaseUrl === undefined ? {} : { fanOut: hubFanOut(hub) }),
+    // A reply no open chat took within a minute is also emailed, in the same thread, to a
+    // visitor whose email the host page signed (an unsigned email never gets one).
+    ...(config.email === undefined ? {} : { offline: hubOfflineEmail(hub) })
   })
   const adapters: ChannelAdapter[] = [chat]
   const webhooks: WebhookRoute[] = []
