@@ -12,10 +12,12 @@ import { startDovecot } from "./dovecot.mjs"
 import { buildEmailWorkload } from "./workload.mjs"
 
 const usage = `usage: pnpm bench email [-n 5000] [--store postgres|pglite] [--rounds 1] [--batch-size 50]
-  [--seed 42] [--timeout 600] (seconds a target may take)
+  [--seed 42] [--timeout 600] (seconds a target may take) [--reader watcher|concurrent]
   -n: mails in the backlog; --rounds: each round runs the baseline and the hub on a fresh
   database (same Dovecot backlog); medians are reported; --batch-size: UIDs per FETCH (the
-  adapter's imap.batchSize, used by the baseline too)
+  adapter's imap.batchSize, used by the baseline too); --reader concurrent: a diagnostic, the
+  bench fetches like the baseline and calls the adapter's ingestRaw for a whole batch at once
+  instead of running the adapter's IMAP watcher (which ingests one mail at a time)
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_CPU_PROF=1`
 
 const defaultUrl = "postgres://postgres@127.0.0.1:5432/test"
@@ -26,6 +28,7 @@ const parse = (argv) => {
     options: {
       n: { type: "string", short: "n", default: "5000" },
       store: { type: "string", default: "postgres" },
+      reader: { type: "string", default: "watcher" },
       rounds: { type: "string", default: "1" },
       "batch-size": { type: "string", default: "50" },
       seed: { type: "string", default: "42" },
@@ -40,6 +43,7 @@ const parse = (argv) => {
     help: values.help,
     n: int("n", 1),
     store: values.store,
+    reader: values.reader,
     rounds: int("rounds", 1),
     batchSize: int("batch-size", 1),
     seed: int("seed", 0),
@@ -114,7 +118,7 @@ export const main = async (argv) => {
     const appended = performance.now()
     const maxUid = await appendBacklog(dovecot.account, workload.mails)
     console.log(
-      `email bench: n=${options.n} mails (${fmt(workload.bytes / 1024 / 1024, 1)} MB, ${workload.threads} senders) built in ${fmt((appended - built) / 1000, 1)}s, APPENDed to Dovecot in ${fmt((performance.now() - appended) / 1000, 1)}s; store=${options.store} rounds=${options.rounds} batch=${options.batchSize}`
+      `email bench: n=${options.n} mails (${fmt(workload.bytes / 1024 / 1024, 1)} MB, ${workload.threads} senders) built in ${fmt((appended - built) / 1000, 1)}s, APPENDed to Dovecot in ${fmt((performance.now() - appended) / 1000, 1)}s; store=${options.store} reader=${options.reader} rounds=${options.rounds} batch=${options.batchSize}`
     )
     const expectedFile = join(work, "expected.json")
     await writeFile(expectedFile, JSON.stringify({ threadOf: [...workload.threadOf], maxUid }))
@@ -134,6 +138,7 @@ export const main = async (argv) => {
             account: dovecot.account,
             masterPid: dovecot.masterPid,
             batchSize: options.batchSize,
+            reader: options.reader,
             timeoutMs: options.timeoutMs,
             expectedFile,
             connectionString: url.toString(),

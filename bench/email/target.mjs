@@ -9,6 +9,7 @@ import pg from "pg"
 import { backendCpuMs } from "../ingest/driver.mjs"
 import { loadEmailAdapter, loadImapFlow, loadSimpleParser } from "./deps.mjs"
 import { imapSessionCpuMs } from "./dovecot.mjs"
+import { storedMessages, verify } from "./verify.mjs"
 
 const settings = JSON.parse(process.env.BENCH_TARGET ?? "{}")
 const mailbox = "INBOX"
@@ -26,90 +27,56 @@ const loadExpected = async () => {
 }
 
 /**
- * Compares what was read or stored with the workload: `items` are { messageId, thread } where
- * thread is the sender (baseline) or the conversation (hub) the mail ended in.
+ * Reads the whole INBOX the way the adapter's watcher does (UID SEARCH, then FETCH of the source
+ * `batchSize` UIDs at a time, collected before any other command), handing each batch in UID
+ * order to `onBatch`. Returns the CPU of the Dovecot session, read before logging out.
  */
-const verify = (items, expected) => {
-  const seen = new Map()
-  let unexpected = 0
-  for (const { messageId } of items) {
-    if (!expected.threadOf.has(messageId)) unexpected++
-    seen.set(messageId, (seen.get(messageId) ?? 0) + 1)
-  }
-  let lost = 0
-  let duplicated = 0
-  for (const id of expected.threadOf.keys()) {
-    const count = seen.get(id) ?? 0
-    if (count === 0) lost++
-    if (count > 1) duplicated++
-  }
-  // Threads: every thread holds the mails of exactly one sender, and each sender has one thread.
-  const senderOfThread = new Map()
-  const threadsOfSender = new Map()
-  let mixedThreads = 0
-  for (const { messageId, thread } of items) {
-    const sender = expected.threadOf.get(messageId)
-    if (sender === undefined) continue
-    const known = senderOfThread.get(thread)
-    if (known === undefined) senderOfThread.set(thread, sender)
-    else if (known !== sender) mixedThreads++
-    const threads = threadsOfSender.get(sender) ?? new Set()
-    threads.add(thread)
-    threadsOfSender.set(sender, threads)
-  }
-  const splitSenders = [...threadsOfSender.values()].filter((t) => t.size > 1).length
-  return {
-    messages: items.length,
-    lost,
-    duplicated,
-    unexpected,
-    threads: senderOfThread.size,
-    expectedThreads: new Set(expected.threadOf.values()).size,
-    mixedThreads,
-    splitSenders
-  }
-}
-
-/** imapflow + mailparser as a plain program would read the backlog: same fetch strategy as the adapter. */
-const runBaseline = async (expected) => {
+const readInbox = async (onBatch) => {
   const ImapFlow = await loadImapFlow()
-  const simpleParser = await loadSimpleParser()
-  const cpu = process.cpuUsage()
-  const started = performance.now()
   const client = new ImapFlow({ ...settings.account, logger: false, disableAutoIdle: true })
   client.on("error", () => undefined)
   await client.connect()
-  const lock = await client.getMailboxLock(mailbox)
-  const items = []
-  let imapCpu
   try {
-    const uids = ((await client.search({ uid: "1:*" }, { uid: true })) || []).sort((a, b) => a - b)
-    for (let i = 0; i < uids.length; i += settings.batchSize) {
-      const fetched = []
-      for await (const m of client.fetch(
-        uids.slice(i, i + settings.batchSize).join(","),
-        { uid: true, source: true },
-        { uid: true }
-      ))
-        fetched.push(m)
-      fetched.sort((a, b) => a.uid - b.uid)
-      for (const m of fetched) {
-        // The adapter's mailparser options, so both sides parse the same way.
-        const mail = await simpleParser(m.source, { keepCidLinks: true, skipTextToHtml: true })
-        const messageId = /<([^<>\s]+)>/.exec(mail.messageId ?? "")?.[1] ?? ""
-        items.push({ messageId, thread: (mail.from?.value[0]?.address ?? "").toLowerCase() })
+    const lock = await client.getMailboxLock(mailbox)
+    try {
+      const uids = ((await client.search({ uid: "1:*" }, { uid: true })) || []).sort((a, b) => a - b)
+      for (let i = 0; i < uids.length; i += settings.batchSize) {
+        const fetched = []
+        for await (const m of client.fetch(
+          uids.slice(i, i + settings.batchSize).join(","),
+          { uid: true, source: true },
+          { uid: true }
+        ))
+          fetched.push(m)
+        await onBatch(fetched.sort((a, b) => a.uid - b.uid))
       }
+      return await imapSessionCpuMs(settings.masterPid)
+    } finally {
+      lock.release()
     }
-    imapCpu = await imapSessionCpuMs(settings.masterPid)
   } finally {
-    lock.release()
+    await client.logout().catch(() => client.close())
   }
+}
+
+/** imapflow + mailparser as a plain program would read the backlog, storing nothing. */
+const runBaseline = async (expected) => {
+  const simpleParser = await loadSimpleParser()
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  const items = []
+  const imapCpu = await readInbox(async (batch) => {
+    for (const m of batch) {
+      // The adapter's mailparser options, so both sides parse the same way.
+      const mail = await simpleParser(m.source, { keepCidLinks: true, skipTextToHtml: true })
+      const messageId = /<([^<>\s]+)>/.exec(mail.messageId ?? "")?.[1] ?? ""
+      items.push({ messageId, thread: (mail.from?.value[0]?.address ?? "").toLowerCase() })
+    }
+  })
   const wallMs = performance.now() - started
-  const nodeCpu = cpuMs(cpu)
-  await client.logout().catch(() => client.close())
   return {
     wallMs,
-    nodeCpuMs: nodeCpu,
+    nodeCpuMs: cpuMs(cpu),
     imapCpuMs: imapCpu,
     peakRssMb: rssMb(),
     check: verify(items, expected)
@@ -121,23 +88,6 @@ const makeStore = async () => {
   return settings.target === "postgres"
     ? postgresStore({ connectionString: settings.connectionString })
     : pgliteStore({ dataDir: settings.dataDir })
-}
-
-/** Every inbound email message as { messageId, thread = its conversation }, read through the store. */
-const storedMessages = async (store) => {
-  const { Effect } = await import("effect")
-  const read = (f) => Effect.runPromise(store.read(f))
-  const items = []
-  for (let after; ; ) {
-    const page = await read((tx) => tx.listConversations({}, { after, limit: 500 }))
-    const thread = await read((tx) => tx.thread(page.items.map((c) => c.id)))
-    for (const m of thread)
-      if (m.direction === "inbound" && m.channel === "email")
-        items.push({ messageId: m.providerMessageId, thread: m.conversationId })
-    if (page.next === undefined) break
-    after = page.next
-  }
-  return items
 }
 
 /** The hub with the email adapter reading the backlog from an empty cursor until the last UID. */
@@ -162,7 +112,11 @@ const runHub = async (expected) => {
   const adapter = createEmailAdapter({
     address: "support@example.com",
     threadingSecret: "bench-threading-secret",
-    imap: { ...settings.account, mailboxes: [mailbox], batchSize: settings.batchSize },
+    // --reader concurrent: no watcher; the bench reads the mailbox and hands each fetched batch
+    // to ingestRaw all at once (a diagnostic of what batch-wise ingest would give).
+    ...(settings.reader === "watcher"
+      ? { imap: { ...settings.account, mailboxes: [mailbox], batchSize: settings.batchSize } }
+      : {}),
     // Nothing is sent in this bench; a port nobody listens on.
     smtp: { host: "127.0.0.1", port: 9, requireTLS: false, ignoreTLS: true },
     attachments: { store: fileAttachmentStore(attachmentsDir) },
@@ -174,12 +128,20 @@ const runHub = async (expected) => {
   })
   const store = await makeStore()
   const hub = await createHub({ store, adapters: [adapter] })
+  let imapCpu
+  if (settings.reader === "concurrent")
+    imapCpu = await readInbox(async (batch) => {
+      await Promise.all(batch.map((m) => adapter.ingestRaw(m.source, `${mailbox}#${m.uid}`)))
+    }).then((cpu) => {
+      done()
+      return cpu
+    })
   const timeout = setTimeout(() => done("timeout"), settings.timeoutMs)
   const outcome = await finished
   clearTimeout(timeout)
   const wallMs = performance.now() - started
   const nodeCpu = cpuMs(cpu)
-  const imapCpu = await imapSessionCpuMs(settings.masterPid)
+  imapCpu ??= await imapSessionCpuMs(settings.masterPid)
   const pgAfter = monitor ? await backendCpuMs(monitor, database) : undefined
   await monitor?.end()
   const peak = rssMb()
