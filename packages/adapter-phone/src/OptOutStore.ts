@@ -23,6 +23,11 @@ export type OptOutRecord = typeof OptOutRecord.Type
 export interface OptOutStore {
   readonly load: () => Promise<ReadonlyArray<OptOutRecord>>
   readonly save: (record: OptOutRecord) => Promise<void>
+  /**
+   * One number's record, read at reply and send time when present: a STOP that another
+   * instance stored on a shared store is then honoured here at once, not after a restart.
+   */
+  readonly get?: ((number: string) => Promise<OptOutRecord | undefined>) | undefined
 }
 
 /** An in-memory {@link OptOutStore}: fine for tests and one-process demos, not durable. */
@@ -46,17 +51,24 @@ const decodeRecord = Schema.decodeUnknownSync(Schema.parseJson(OptOutRecord))
  */
 export const keyValueOptOutStore = (store: KeyValueStore): OptOutStore => ({
   load: async () => (await store.list(optOutPrefix)).map(([, value]) => decodeRecord(value)),
-  save: (record) => store.set(`${optOutPrefix}${record.number}`, JSON.stringify(record))
+  save: (record) => store.set(`${optOutPrefix}${record.number}`, JSON.stringify(record)),
+  get: async (number) => {
+    const value = await store.get(`${optOutPrefix}${number}`)
+    return value === undefined ? undefined : decodeRecord(value)
+  }
 })
 
-/** The loaded opt-out state of one adapter instance, answering synchronously. */
+/** The opt-out state of one adapter instance. */
 export interface OptOutRegistry {
   readonly start: () => Promise<void>
+  /** From the copy loaded at start plus what this instance recorded since. */
   readonly isOptedOut: (number: string) => OptOutRecord | undefined
+  /** Reads the store first when it can answer for one number (see {@link OptOutStore.get}). */
+  readonly lookup: (number: string) => Promise<OptOutRecord | undefined>
   readonly record: (record: OptOutRecord) => Promise<void>
 }
 
-/** Wraps a store with the synchronous view `checkReply` needs. */
+/** Wraps a store with the view `checkReply` and `send` ask. */
 export const makeOptOutRegistry = (store: OptOutStore): OptOutRegistry => {
   const current = new Map<string, OptOutRecord>()
   const remember = (record: OptOutRecord) => {
@@ -68,6 +80,12 @@ export const makeOptOutRegistry = (store: OptOutStore): OptOutRegistry => {
       for (const record of await store.load()) remember(record)
     },
     isOptedOut: (number) => {
+      const record = current.get(number)
+      return record?.optedOut ? record : undefined
+    },
+    lookup: async (number) => {
+      const stored = await store.get?.(number)
+      if (stored) remember(stored)
       const record = current.get(number)
       return record?.optedOut ? record : undefined
     },

@@ -92,6 +92,23 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     timers.add(timer)
   }
 
+  // Twilio may report an attempt's end before calls.create has returned here: the writes of
+  // one callback's progress in this process take turns.
+  const turns = new Map<string, Promise<unknown>>()
+  const inTurn = <A>(callbackId: string, run: () => Promise<A>): Promise<A> => {
+    const previous = turns.get(callbackId) ?? Promise.resolve()
+    const next = previous.then(run, run)
+    const settled = next.then(
+      () => undefined,
+      () => undefined
+    )
+    turns.set(callbackId, settled)
+    void settled.then(() => {
+      if (turns.get(callbackId) === settled) turns.delete(callbackId)
+    })
+    return next
+  }
+
   const pendingOf = async (callbackId: string): Promise<Pending | undefined> => {
     const raw = await deps.state.get(`${pendingPrefix}${callbackId}`)
     return raw === undefined ? undefined : decodePending(raw)
@@ -176,8 +193,11 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
       deps.log("warn", `[dialogi/voice] callback ${callbackId}: calls.create failed`, error)
       return afterFailure(callbackId, attempt, `the call could not be placed: ${(error as Error).message}`)
     }
-    // The call is live: its status callback decides what comes next.
-    await setPending(callbackId, { attempt })
+    // The call is live: its status callback decides what comes next (unless it already did).
+    await inTurn(callbackId, async () => {
+      const pending = await pendingOf(callbackId)
+      if (pending?.attempt === attempt) await setPending(callbackId, { attempt })
+    })
   }
 
   const follow = async (target: CallbackHub) => {
@@ -246,11 +266,12 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
   const onStatus = async (callbackId: string, attempt: number, params: Readonly<Record<string, string>>) => {
     const final = ["completed", "busy", "no-answer", "failed", "canceled"]
     if (!final.includes(params.CallStatus ?? "")) return
-    const pending = await pendingOf(callbackId)
-    // A duplicate or late status of an attempt this dialer has already moved past.
-    if (pending !== undefined && pending.attempt > attempt) return
-    if (pending?.retryAt !== undefined && pending.attempt === attempt) return
-    await afterFailure(callbackId, attempt, attemptFailure(params.CallStatus))
+    await inTurn(callbackId, async () => {
+      const pending = await pendingOf(callbackId)
+      // A duplicate or late status of an attempt this dialer has already moved past.
+      if (pending !== undefined && pending.attempt > attempt) return
+      await afterFailure(callbackId, attempt, attemptFailure(params.CallStatus))
+    })
   }
 
   return {

@@ -128,7 +128,7 @@ export const makeSend =
   (deps: SendDeps) =>
   async (request: SendRequest): Promise<SendReceipt> => {
     const { channel, config } = deps
-    const optedOut = deps.optOuts.isOptedOut(request.to)
+    const optedOut = await deps.optOuts.lookup(request.to)
     if (optedOut)
       throw new SendFailed({
         channel,

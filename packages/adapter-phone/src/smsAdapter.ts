@@ -152,8 +152,8 @@ export const createSmsAdapter = (deps: SmsAdapterDeps): SmsAdapter => {
         ? handleStatus(request)
         : handleInbound(request)
     },
-    checkReply: ({ address }) => {
-      const record = deps.optOuts.isOptedOut(address)
+    checkReply: async ({ address }) => {
+      const record = await deps.optOuts.lookup(address)
       return record
         ? {
             _tag: "OptedOut",
