@@ -11,6 +11,18 @@ export class RoutingNotFound extends Schema.TaggedError<RoutingNotFound>("@dialo
 }
 
 /**
+ * A team's overflow would lead, through the overflow of the teams it names, back to itself:
+ * a waiting conversation would go round for ever. `teams` is the loop, first team repeated last.
+ */
+export class OverflowLoop extends Schema.TaggedError<OverflowLoop>("@dialogi/OverflowLoop")("OverflowLoop", {
+  teams: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `[dialogi/routing] overflow loop: ${this.teams.join(" -> ")}`
+  }
+}
+
+/**
  * The handoff was already accepted, declined or expired: of two agents accepting at once,
  * the second gets this.
  */

@@ -12,6 +12,16 @@ const about = { conversationId: ConversationId }
 export const routingEventBodies = [
   Schema.TaggedStruct("routing.queued", { ...about, teamId: Schema.String }),
   Schema.TaggedStruct("routing.overflowed", { ...about, fromTeam: Schema.String, toTeam: Schema.String }),
+  /**
+   * An overflow was not made because the conversation had already waited in `toTeam` since it
+   * was queued (an overflow loop configured before loops were refused): it stays in `fromTeam`.
+   */
+  Schema.TaggedStruct("routing.overflow_stopped", {
+    ...about,
+    fromTeam: Schema.String,
+    toTeam: Schema.String,
+    reason: Schema.String
+  }),
   /** A customer reopened the conversation and its previous agent, available and with room, keeps it. */
   Schema.TaggedStruct("routing.returned", { ...about, participantId: Schema.String }),
   Schema.TaggedStruct("handoff.requested", {

@@ -1,8 +1,10 @@
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import type { DialogiEvent, EventBody } from "../domain/Event.js"
 import { createHub, type DialogiHub } from "../facade/createHub.js"
 import type { HookOptions } from "../hooks/Hook.js"
 import type { RoutingOptions } from "../hub/routing/RoutingOptions.js"
+import { Team } from "../routing/Participant.js"
 import type { StoreService } from "../store/Store.js"
 import { createTestChannelAdapter, type TestChannelAdapter } from "./TestChannelAdapter.js"
 
@@ -38,6 +40,8 @@ interface Ctx {
   readonly chat: TestChannelAdapter
   /** Closes this hub and opens another on the same data (stores with `reopen` only). */
   readonly restart: (routing?: RoutingOptions) => Promise<DialogiHub>
+  /** The store under the first hub, for writing what the API refuses (data from older versions). */
+  readonly store: StoreService
 }
 
 let counter = 0
@@ -89,7 +93,7 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
         ctx.hub = hub
         return hub
       }
-      const ctx = { hub, sms, chat, restart }
+      const ctx = { hub, sms, chat, restart, store: made.store }
       try {
         await f(ctx)
       } finally {
@@ -332,7 +336,12 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
           await write(hub, phone(293), "this is urgent")
           await write(hub, phone(292), "urgent, really")
           await write(hub, phone(290), "take your time, I am calm")
-          const [first, second, third, fourth] = received as [string, string, string, string]
+          const [first, second, third, fourth] = received as ReadonlyArray<string> as [
+            string,
+            string,
+            string,
+            string
+          ]
           await waitFor(async () => (await queue())[3] === first)
           expect(await queue()).toEqual([third, fourth, second, first])
           expect((await hub.routing.queue("support")).map((e) => e.priority)).toEqual([
@@ -375,6 +384,83 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
           { _tag: "routing.overflowed", conversationId: r.conversationId, fromTeam: "tier1", toTeam: "tier2" }
         ])
         expect(await hub.routing.queue("tier1")).toEqual([])
+      })
+    })
+
+    it("an overflow loop is refused when configured: OverflowLoop names it and nothing changes", async () => {
+      await withHub({}, async ({ hub }) => {
+        await hub.routing.upsertTeam({ id: "tier3" })
+        await hub.routing.upsertTeam({ id: "tier2", overflow: { afterMs: 1000, toTeam: "tier3" } })
+        await hub.routing.upsertTeam({ id: "tier1", overflow: { afterMs: 1000, toTeam: "tier2" } })
+        await expect(
+          hub.routing.upsertTeam({ id: "tier3", overflow: { afterMs: 1000, toTeam: "tier1" } })
+        ).rejects.toMatchObject({ _tag: "OverflowLoop", teams: ["tier3", "tier1", "tier2", "tier3"] })
+        await expect(
+          hub.routing.upsertTeam({ id: "tier2", overflow: { afterMs: 1000, toTeam: "tier1" } })
+        ).rejects.toMatchObject({ _tag: "OverflowLoop", teams: ["tier2", "tier1", "tier2"] })
+        const overflowOf = async (id: string) =>
+          (await hub.routing.teams()).find((t) => t.id === id)?.overflow?.toTeam
+        expect(await overflowOf("tier3")).toBeUndefined()
+        expect(await overflowOf("tier2")).toBe("tier3")
+        // Breaking the chain first makes the same overflow fine.
+        await hub.routing.upsertTeam({ id: "tier1", overflow: null })
+        expect(
+          (await hub.routing.upsertTeam({ id: "tier3", overflow: { afterMs: 1000, toTeam: "tier1" } }))
+            .overflow?.toTeam
+        ).toBe("tier1")
+      })
+    })
+
+    it("an overflow loop already stored stops at runtime: the conversation visits each team once and stays in the last queue, with an event saying why", async () => {
+      await withHub({ defaultTeam: "day" }, async ({ hub, store }) => {
+        // Written past the API, as data from before loops were refused would be.
+        const now = new Date()
+        await Effect.runPromise(
+          store.transaction((t) =>
+            Effect.gen(function* () {
+              yield* t.routing.upsertTeam(
+                new Team({
+                  id: "day",
+                  name: "day",
+                  strategy: "round_robin",
+                  overflow: { afterMs: 250, toTeam: "night" },
+                  updatedAt: now
+                })
+              )
+              yield* t.routing.upsertTeam(
+                new Team({
+                  id: "night",
+                  name: "night",
+                  strategy: "round_robin",
+                  overflow: { afterMs: 250, toTeam: "day" },
+                  updatedAt: now
+                })
+              )
+            })
+          )
+        )
+        const r = await write(hub, phone(210))
+        await waitFor(async () => (await bodies(hub, "routing.overflow_stopped")).length === 1)
+        // Three more overflow periods: nothing moves any more.
+        await sleep(750)
+        expect(await bodies(hub, "routing.overflowed")).toEqual([
+          { _tag: "routing.overflowed", conversationId: r.conversationId, fromTeam: "day", toTeam: "night" }
+        ])
+        expect(await bodies(hub, "routing.overflow_stopped")).toEqual([
+          {
+            _tag: "routing.overflow_stopped",
+            conversationId: r.conversationId,
+            fromTeam: "night",
+            toTeam: "day",
+            reason: "overflow loop: day -> night -> day"
+          }
+        ])
+        expect((await hub.routing.queue("night")).map((e) => e.conversationId)).toEqual([r.conversationId])
+        expect(await hub.routing.queue("day")).toEqual([])
+        expect((await hub.thread(r.conversationId)).conversation.assignee).toEqual({
+          _tag: "team",
+          id: "night"
+        })
       })
     })
 

@@ -8,7 +8,7 @@ import {
   Team,
   TeamInput
 } from "../../routing/Participant.js"
-import { RoutingNotFound } from "../../routing/RoutingErrors.js"
+import { OverflowLoop, RoutingNotFound } from "../../routing/RoutingErrors.js"
 import type { RoutingEntry } from "../../routing/RoutingStore.js"
 import type { StoreTx } from "../../store/Store.js"
 import { armDrains, type PlaceResult } from "./placement.js"
@@ -17,8 +17,14 @@ import { routeByRules } from "./routeByRules.js"
 
 /** Admin and inspection of teams, participants and queues. */
 export interface RoutingAdmin {
-  /** Creates or updates a team; omitted fields keep their value (defaults on create). */
-  readonly upsertTeam: (input: TeamInput) => Effect.Effect<Team, InvalidInput | RoutingNotFound | StoreError>
+  /**
+   * Creates or updates a team; omitted fields keep their value (defaults on create). An
+   * overflow that would lead back to the team through other teams' overflows fails with
+   * OverflowLoop and changes nothing.
+   */
+  readonly upsertTeam: (
+    input: TeamInput
+  ) => Effect.Effect<Team, InvalidInput | RoutingNotFound | OverflowLoop | StoreError>
   /** Creates or updates an agent or bot; omitted fields keep their value (defaults on create). */
   readonly upsertParticipant: (
     input: ParticipantInput
@@ -51,6 +57,24 @@ const requireTeams = (t: StoreTx, ids: ReadonlyArray<string>) =>
     return missing === undefined
       ? Effect.void
       : Effect.fail(new RoutingNotFound({ entity: "team", id: missing }))
+  })
+
+const overflowConfigKey = "routing:overflow-config"
+
+/** Follows overflows from `toTeam`; fails when they lead back to `teamId`. */
+const refuseLoop = (t: StoreTx, teamId: string, toTeam: string) =>
+  Effect.gen(function* () {
+    const path = [teamId, toTeam]
+    let next: string | undefined = toTeam
+    while (next !== undefined && next !== teamId) {
+      const teams: ReadonlyArray<Team> = yield* t.routing.getTeams([next])
+      next = teams[0]?.overflow?.toTeam
+      if (next === undefined) return
+      // A loop among other teams (stored before loops were refused) is not this team's doing.
+      if (path.includes(next) && next !== teamId) return
+      path.push(next)
+    }
+    if (next === teamId) return yield* new OverflowLoop({ teams: path })
   })
 
 /** Creating and updating teams and participants; every change that may free room drains the queues it touches. */
@@ -96,7 +120,10 @@ export const makeRoutingAdmin = (ctx: RoutingContext): RoutingAdmin => {
           tx((t) =>
             Effect.gen(function* () {
               const now = new Date()
-              yield* t.lock([`team:${input.id}`])
+              // Two teams made to overflow into each other at once must not both pass the loop
+              // check: overflow changes take one key first (nothing else takes it, so it adds no
+              // lock-order cycle).
+              yield* t.lock(input.overflow ? [overflowConfigKey, `team:${input.id}`] : [`team:${input.id}`])
               const [before] = yield* t.routing.getTeams([input.id])
               const overflow = input.overflow === null ? undefined : (input.overflow ?? before?.overflow)
               if (overflow?.toTeam === input.id)
@@ -104,7 +131,10 @@ export const makeRoutingAdmin = (ctx: RoutingContext): RoutingAdmin => {
                   what: "team.overflow",
                   message: "a team cannot overflow to itself"
                 })
-              if (overflow) yield* requireTeams(t, [overflow.toTeam])
+              if (overflow) {
+                yield* requireTeams(t, [overflow.toTeam])
+                yield* refuseLoop(t, input.id, overflow.toTeam)
+              }
               const team = new Team({
                 id: input.id,
                 name: input.name ?? before?.name ?? input.id,

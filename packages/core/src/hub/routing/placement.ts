@@ -140,7 +140,9 @@ interface Placement {
   readonly conversation: Conversation
   readonly entry: RoutingEntry
   readonly events: ReadonlyArray<EventBody>
-  readonly overflowArm?: { readonly teamId: string; readonly dueAt: Date } | undefined
+  readonly overflowArm?:
+    | { readonly teamId: string; readonly dueAt: Date; readonly visited: ReadonlyArray<string> }
+    | undefined
   readonly overflowCancel: boolean
 }
 
@@ -150,7 +152,8 @@ const placementOf = (
   before: RoutingEntry | undefined,
   member: { readonly id: string; readonly kind: "agent" | "bot" } | undefined,
   skills: ReadonlyArray<string>,
-  now: Date
+  now: Date,
+  visited: ReadonlyArray<string> = [team.id]
 ): Placement => {
   const assignee: Assignee = member ? { _tag: member.kind, id: member.id } : { _tag: "team", id: team.id }
   const alreadyQueuedHere = before?.queued === true && before.teamId === team.id
@@ -180,7 +183,7 @@ const placementOf = (
     events,
     overflowArm:
       !member && !alreadyQueuedHere && team.overflow
-        ? { teamId: team.id, dueAt: new Date(now.getTime() + team.overflow.afterMs) }
+        ? { teamId: team.id, dueAt: new Date(now.getTime() + team.overflow.afterMs), visited }
         : undefined,
     overflowCancel: member !== undefined && before?.queued === true
   }
@@ -200,7 +203,12 @@ const writePlacements = (tx: StoreTx, placements: ReadonlyArray<Placement>, now:
               key: routingKey.overflow(p.conversation.id),
               kind: routingKind,
               dueAt: p.overflowArm.dueAt,
-              payload: { op: "overflow", conversationId: p.conversation.id, teamId: p.overflowArm.teamId }
+              payload: {
+                op: "overflow",
+                conversationId: p.conversation.id,
+                teamId: p.overflowArm.teamId,
+                visited: p.overflowArm.visited
+              }
             }
           ]
         : []
@@ -226,6 +234,11 @@ export interface PlaceOptions {
   readonly guard?: ((conversation: Conversation, entry: RoutingEntry | undefined) => boolean) | undefined
   /** Events to append before the placement's own, when it happens. */
   readonly events?: ReadonlyArray<EventBody> | undefined
+  /**
+   * The teams the conversation has waited in since it was queued, this one last (an overflow
+   * chain); its next overflow stops before any of them. Default: this team alone.
+   */
+  readonly visited?: ReadonlyArray<string> | undefined
   /**
    * Keep the current agent or bot owner when they are available and have room with this
    * conversation counted (a customer reopening a resolved one); otherwise place it without them.
@@ -301,7 +314,11 @@ export const placeInTeam = (
         : request
     )
     if (place.events && place.events.length > 0) yield* tx.appendEvents(place.events, now)
-    yield* writePlacements(tx, [placementOf(conversation, team, before, member, skills, now)], now)
+    yield* writePlacements(
+      tx,
+      [placementOf(conversation, team, before, member, skills, now, place.visited ?? [team.id])],
+      now
+    )
     if (member) {
       yield* tx.routing.setRoundRobinLast(team.id, member.id)
       return { _tag: "assigned", participantId: member.id } as const

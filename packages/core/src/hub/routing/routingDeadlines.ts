@@ -15,11 +15,40 @@ import { routeByRules } from "./routeByRules.js"
  */
 export const runRoutingDeadlines = (ctx: RoutingContext): Effect.Effect<void, StoreError, Scope.Scope> => {
   const { store, registry, options, log } = ctx
-  const overflow = (t: StoreTx, conversationId: ConversationId, fromTeam: string, now: Date) =>
+  const overflow = (
+    t: StoreTx,
+    conversationId: ConversationId,
+    fromTeam: string,
+    visited: ReadonlyArray<string>,
+    now: Date
+  ) =>
     Effect.gen(function* () {
       const [team] = yield* t.routing.getTeams([fromTeam])
       if (team?.overflow === undefined) return
       const toTeam = team.overflow.toTeam
+      // A loop of overflows (stored before upsertTeam refused them, or made by two instances
+      // at once) would move the conversation round for ever: it stays in the last queue.
+      if (visited.includes(toTeam)) {
+        log(
+          "warn",
+          `routing: overflow loop ${[...visited, toTeam].join(" -> ")}; ${conversationId} stays in ${fromTeam}`
+        )
+        const [entry] = yield* t.routing.getRouting([conversationId])
+        if (entry?.queued === true && entry.teamId === fromTeam)
+          yield* t.appendEvents(
+            [
+              {
+                _tag: "routing.overflow_stopped",
+                conversationId,
+                fromTeam,
+                toTeam,
+                reason: `overflow loop: ${[...visited, toTeam].join(" -> ")}`
+              }
+            ],
+            now
+          )
+        return
+      }
       yield* placeInTeam(
         t,
         options,
@@ -33,7 +62,8 @@ export const runRoutingDeadlines = (ctx: RoutingContext): Effect.Effect<void, St
             e.teamId === fromTeam &&
             c.assignee._tag === "team" &&
             c.assignee.id === fromTeam,
-          events: [{ _tag: "routing.overflowed", conversationId, fromTeam, toTeam }]
+          events: [{ _tag: "routing.overflowed", conversationId, fromTeam, toTeam }],
+          visited: [...visited, toTeam]
         },
         now
       )
@@ -63,7 +93,14 @@ export const runRoutingDeadlines = (ctx: RoutingContext): Effect.Effect<void, St
       case "drain":
         return Effect.asVoid(drainTeam(t, options, log, String(p.teamId), now))
       case "overflow":
-        return overflow(t, p.conversationId as ConversationId, String(p.teamId), now)
+        return overflow(
+          t,
+          p.conversationId as ConversationId,
+          String(p.teamId),
+          // Overflows armed before `visited` was recorded started in their own team.
+          Array.isArray(p.visited) ? p.visited.map(String) : [String(p.teamId)],
+          now
+        )
       case "sweep":
         return Effect.gen(function* () {
           yield* armDrains(t, yield* t.routing.queuedTeams(), now)
