@@ -7,14 +7,15 @@ import { execFileSync, fork } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { performance } from "node:perf_hooks"
+import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import pg from "pg"
 import { WebSocket } from "ws"
 import { fmt, intReader, parseCli, targetList } from "../shared/cli.mjs"
+import { loopDelayMs, syscalls } from "./serverStats.mjs"
 
 const usage = `usage: pnpm bench chat [--sockets 10000] [--rate 1000] [--duration 20] [--store postgres|pglite]
-  [--pool 10] [--connect-concurrency 200] [--targets dialogi,baseline]
+  [--pool 10] [--ingest-concurrency 2] [--connect-concurrency 200] [--targets dialogi,baseline] [--rounds 1]
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); ulimit -n must exceed --sockets`
 
 const defaultUrl = "postgres://postgres@127.0.0.1:5432/test"
@@ -28,8 +29,10 @@ const parse = (argv) => {
       duration: { type: "string", default: "20" },
       store: { type: "string", default: "postgres" },
       pool: { type: "string", default: "10" },
+      "ingest-concurrency": { type: "string", default: "2" },
       "connect-concurrency": { type: "string", default: "200" },
       targets: { type: "string", default: "dialogi,baseline" },
+      rounds: { type: "string", default: "1" },
       help: { type: "boolean", default: false }
     }
   })
@@ -43,7 +46,9 @@ const parse = (argv) => {
     durationS: int("duration", 1),
     store: values.store,
     pool: int("pool", 1),
+    ingestConcurrency: int("ingest-concurrency", 1),
     connectConcurrency: int("connect-concurrency", 1),
+    rounds: int("rounds", 1),
     targets
   }
 }
@@ -61,6 +66,10 @@ const startTarget = (settings) =>
   new Promise((resolve, reject) => {
     const child = fork(new URL("./target.mjs", import.meta.url), [], {
       env: { ...process.env, BENCH_TARGET: JSON.stringify(settings) },
+      execArgv:
+        process.env.BENCH_CPU_PROF === "1"
+          ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR ?? "bench/.prof"}`]
+          : [],
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
     const waiting = []
@@ -135,7 +144,13 @@ const runOne = async (target, options, settings) => {
   const connectS = (performance.now() - connectStart) / 1000
   const rssConnected = (await server.ask("rss")).rss
 
-  // Send `rate` messages per second for `duration` seconds from random visitors.
+  // Send `rate` messages per second for `duration` seconds from random visitors. Both processes
+  // measure their event-loop delay and CPU over this window and the drain after it.
+  await server.ask("mark")
+  const clientLoop = monitorEventLoopDelay({ resolution: 10 })
+  clientLoop.enable()
+  const clientCpu = process.cpuUsage()
+  const clientIo = syscalls()
   const total = options.rate * options.durationS
   const sendStart = performance.now()
   let sent = 0
@@ -157,6 +172,10 @@ const runOne = async (target, options, settings) => {
     performance.now() - drainStart < 60_000
   )
     await sleep(20)
+  const clientCpuUs = process.cpuUsage(clientCpu)
+  const clientIoEnd = syscalls()
+  clientLoop.disable()
+  const serverStats = await server.ask("stats")
   const rssLoaded = (await server.ask("rss")).rss
 
   for (const socket of visitors) socket.terminate()
@@ -187,8 +206,59 @@ const runOne = async (target, options, settings) => {
     kbPerSocket: (rssConnected - rssIdle) / 1024 / visitors.length,
     rssIdleMb: rssIdle / 1024 / 1024,
     rssLoadedMb: rssLoaded / 1024 / 1024,
-    peakRssMb: final.maxRssMb
+    peakRssMb: final.maxRssMb,
+    server: serverStats,
+    client: {
+      loopP99Ms: loopDelayMs(clientLoop.percentile(99)),
+      loopMaxMs: loopDelayMs(clientLoop.max),
+      cpuUsPerMsg: (clientCpuUs.user + clientCpuUs.system) / total,
+      writesPerMsg: (clientIoEnd.writes - clientIo.writes) / total,
+      readsPerMsg: (clientIoEnd.reads - clientIo.reads) / total
+    }
   }
+}
+
+/** Median of a list of numbers (a middle one, so "inf" survives); undefined when empty. */
+const median = (xs) => {
+  const sorted = xs.filter((x) => typeof x === "number" && !Number.isNaN(x)).sort((a, b) => a - b)
+  return sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+/** Every numeric field of a list of results (nested objects too) replaced by its median. */
+const medians = (results) => {
+  const [first] = results
+  const out = {}
+  for (const key of Object.keys(first)) {
+    const value = first[key]
+    if (typeof value === "number" || value === undefined) out[key] = median(results.map((r) => r[key]))
+    else if (value !== null && typeof value === "object") out[key] = medians(results.map((r) => r[key] ?? {}))
+    else out[key] = value
+  }
+  return out
+}
+
+const describe = (r) =>
+  `${r.target.padEnd(8)} connect ${fmt(r.connectPerS)}/s | sent ${r.sent} at ${fmt(r.sendRate)}/s | stored (ack) p50 ${ms(r.storedP50)} ms p99 ${ms(r.storedP99)} ms | delivered p50 ${ms(r.deliveredP50)} ms p99 ${ms(r.deliveredP99)} ms max ${ms(r.deliveredMax)} ms | not delivered within 60 s: ${r.lost}, dup ${r.duplicates} refused ${r.refused} | RSS idle ${fmt(r.rssIdleMb)} MB, ${fmt(r.kbPerSocket, 1)} KB/socket, loaded ${fmt(r.rssLoadedMb)} MB, peak ${fmt(r.peakRssMb)} MB`
+
+/** Where the time went, as the two processes saw it (see serverStats.mjs). */
+const describeInside = ({ server: s, client: c }) => {
+  const parts = [
+    `server loop delay p50 ${ms(s.loopP50Ms)} p99 ${ms(s.loopP99Ms)} max ${ms(s.loopMaxMs)} ms`,
+    `server CPU ${fmt(s.nodeCpuUsPerMsg)} us/msg, syscalls ${fmt(s.writesPerMsg, 1)} writes ${fmt(s.readsPerMsg, 1)} reads /msg`
+  ]
+  if (s.pgCpuUsPerMsg !== undefined) parts.push(`PostgreSQL CPU ${fmt(s.pgCpuUsPerMsg)} us/msg`)
+  if (s.statementsPerMsg !== undefined && s.ingestP50Ms !== undefined)
+    parts.push(
+      `${fmt(s.statementsPerMsg, 1)} statements/msg`,
+      `ingest p50 ${ms(s.ingestP50Ms)} p99 ${ms(s.ingestP99Ms)} ms`,
+      `COMMIT p50 ${ms(s.commitP50Ms)} p99 ${ms(s.commitP99Ms)} ms`,
+      `batches ${fmt(s.batches?.count)} (mean ${fmt(s.batches?.mean, 1)}, p50 ${fmt(s.batches?.p50)}, max ${fmt(s.batches?.max)} msgs)`,
+      `stream after ingest p50 ${ms(s.streamLagP50Ms)} p99 ${ms(s.streamLagP99Ms)} ms`
+    )
+  parts.push(
+    `client loop delay p99 ${ms(c.loopP99Ms)} max ${ms(c.loopMaxMs)} ms, CPU ${fmt(c.cpuUsPerMsg)} us/msg, syscalls ${fmt(c.writesPerMsg, 1)} writes ${fmt(c.readsPerMsg, 1)} reads /msg`
+  )
+  return `         ${parts.join(" | ")}`
 }
 
 export const main = async (argv) => {
@@ -202,47 +272,61 @@ export const main = async (argv) => {
     return 2
   }
   console.log(
-    `chat bench: ${options.sockets} sockets, ${options.rate} msgs/s for ${options.durationS} s, dialogi on ${options.store}`
+    `chat bench: ${options.sockets} sockets, ${options.rate} msgs/s for ${options.durationS} s, dialogi on ${options.store}, ${options.rounds} round(s)`
   )
   const adminUrl = process.env.DATABASE_URL ?? defaultUrl
-  const results = []
-  for (const target of options.targets) {
-    let cleanup = async () => {}
-    const settings = { pool: options.pool, store: options.store }
-    if (target === "dialogi" && options.store === "postgres") {
-      const admin = new pg.Client({ connectionString: adminUrl })
-      await admin.connect()
-      const database = `dialogi_bench_chat_${Date.now()}`
-      await admin.query(`CREATE DATABASE ${database}`)
-      const url = new URL(adminUrl)
-      url.pathname = `/${database}`
-      settings.connectionString = url.toString()
-      cleanup = async () => {
-        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
-        await admin.end()
+  const byTarget = new Map(options.targets.map((t) => [t, []]))
+  const failures = []
+  for (let round = 1; round <= options.rounds; round++)
+    for (const target of options.targets) {
+      let cleanup = async () => {}
+      const settings = {
+        pool: options.pool,
+        store: options.store,
+        ingestConcurrency: options.ingestConcurrency
       }
-    } else if (target === "dialogi") {
-      settings.dataDir = await mkdtemp(join(tmpdir(), "dialogi-bench-chat-"))
-      cleanup = () => rm(settings.dataDir, { recursive: true, force: true })
+      if (target === "dialogi" && options.store === "postgres") {
+        const admin = new pg.Client({ connectionString: adminUrl })
+        await admin.connect()
+        const database = `dialogi_bench_chat_${Date.now()}`
+        await admin.query(`CREATE DATABASE ${database}`)
+        const url = new URL(adminUrl)
+        url.pathname = `/${database}`
+        settings.connectionString = url.toString()
+        cleanup = async () => {
+          await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+          await admin.end()
+        }
+      } else if (target === "dialogi") {
+        settings.dataDir = await mkdtemp(join(tmpdir(), "dialogi-bench-chat-"))
+        cleanup = () => rm(settings.dataDir, { recursive: true, force: true })
+      }
+      try {
+        const r = await runOne(target, options, settings)
+        byTarget.get(target).push(r)
+        if (r.lost > 0 || r.duplicates > 0) failures.push(r)
+        console.log(`${options.rounds > 1 ? `round ${round} ` : ""}${describe(r)}`)
+        console.log(describeInside(r))
+        for (const line of r.server.trace ?? []) console.log(`           ${line}`)
+      } catch (error) {
+        console.log(`${target}: FAILED ${error.message}`)
+        failures.push({ target, error: error.message })
+      } finally {
+        await cleanup().catch((e) => console.error(e))
+      }
     }
-    try {
-      const r = await runOne(target, options, settings)
-      results.push(r)
-      console.log(
-        `${target.padEnd(8)} connect ${fmt(r.connectPerS)}/s | sent ${r.sent} at ${fmt(r.sendRate)}/s | stored (ack) p50 ${ms(r.storedP50)} ms p99 ${ms(r.storedP99)} ms | delivered p50 ${ms(r.deliveredP50)} ms p99 ${ms(r.deliveredP99)} ms max ${ms(r.deliveredMax)} ms | not delivered within 60 s: ${r.lost}, dup ${r.duplicates} refused ${r.refused} | RSS idle ${fmt(r.rssIdleMb)} MB, ${fmt(r.kbPerSocket, 1)} KB/socket, loaded ${fmt(r.rssLoadedMb)} MB, peak ${fmt(r.peakRssMb)} MB`
-      )
-    } catch (error) {
-      console.log(`${target}: FAILED ${error.message}`)
-      results.push({ target, error: error.message })
-    } finally {
-      await cleanup().catch((e) => console.error(e))
-    }
+  const summary = (target) => {
+    const runs = byTarget.get(target) ?? []
+    return runs.length === 0 ? undefined : medians(runs)
   }
-  const ours = results.find((r) => r.target === "dialogi" && !r.error)
-  const base = results.find((r) => r.target === "baseline" && !r.error)
-  const problems = results.filter((r) => r.error || r.lost > 0 || r.duplicates > 0)
+  const ours = summary("dialogi")
+  const base = summary("baseline")
+  if (options.rounds > 1) {
+    console.log(`medians of ${options.rounds} rounds:`)
+    for (const r of [ours, base]) if (r) console.log(`${describe(r)}\n${describeInside(r)}`)
+  }
   console.log(
     `RESULT chat sockets=${ours?.sockets ?? "-"} p99_ms=${ours ? ms(ours.deliveredP99) : "-"} baseline_p99_ms=${base ? ms(base.deliveredP99) : "-"} ratio=${ours && base ? (ours.deliveredP99 === Number.POSITIVE_INFINITY ? "inf" : (ours.deliveredP99 / base.deliveredP99).toFixed(2)) : "-"} rss_mb=${fmt(ours?.peakRssMb)}`
   )
-  return problems.length > 0 ? 1 : 0
+  return failures.length > 0 ? 1 : 0
 }

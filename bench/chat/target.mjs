@@ -10,13 +10,29 @@ import { createChatAdapter, hubHistory } from "@dialogi/adapter-chat"
 import { createHub } from "@dialogi/core"
 import { pgliteStore, postgresStore } from "@dialogi/store-postgres"
 import { WebSocketServer } from "ws"
+import { makeServerStats } from "./serverStats.mjs"
 
 const settings = JSON.parse(process.env.BENCH_TARGET)
+const stats = makeServerStats({
+  connectionString: settings.target === "dialogi" ? settings.connectionString : undefined,
+  database: settings.connectionString && new URL(settings.connectionString).pathname.slice(1)
+})
 const server = createServer((_req, res) => res.writeHead(404).end())
 server.keepAliveTimeout = 1
 const agents = new Set()
 const agentServer = new WebSocketServer({ noServer: true, perMessageDeflate: false })
+// Messages handed over in one tick (dialogi: a page of the event stream) leave in one write per
+// agent socket, as a server-sent-events response would buffer them.
+let agentsCorked = false
 const toAgents = (text) => {
+  if (!agentsCorked) {
+    agentsCorked = true
+    for (const socket of agents) socket._socket?.cork()
+    process.nextTick(() => {
+      agentsCorked = false
+      for (const socket of agents) socket._socket?.uncork()
+    })
+  }
   for (const socket of agents) socket.send(text)
 }
 const upgradeAgent = (req, socket, head) =>
@@ -35,17 +51,28 @@ if (settings.target === "dialogi") {
   let hub
   const chat = createChatAdapter({
     secret: "bench-chat-secret-0123456789",
-    history: hubHistory(() => hub),
+    history: process.env.BENCH_CHAT_NO_ECHO === "1" ? async () => [] : hubHistory(() => hub),
     // 10,000 sockets on one host: the per-socket limits stay, with room for the bench's rate.
     messageRate: { burst: 20, perSecond: 5 }
   })
-  hub = await createHub({ store, adapters: [chat], log: () => undefined })
+  // The adapter's context with ingest timed where the adapter awaits it.
+  const timedChat = {
+    ...chat,
+    start: (context) => chat.start({ ...context, ingest: stats.timeIngest(context.ingest) })
+  }
+  hub = await createHub({
+    store,
+    adapters: [timedChat],
+    ingestConcurrency: settings.ingestConcurrency,
+    log: () => undefined
+  })
   const events = hub.events.subscribe(0)
   const following = (async () => {
     for await (const event of events)
       if (event.body._tag === "message.received") {
         const message = event.body.message
         const text = message.parts[0]?._tag === "text" ? message.parts[0].text : ""
+        stats.streamed(message.providerMessageId)
         toAgents(text)
       }
   })().catch(() => undefined)
@@ -71,6 +98,7 @@ if (settings.target === "dialogi") {
       }
       if (frame.type === "hello") ws.send(JSON.stringify({ type: "welcome", v: 1, visitor: `b${counter++}` }))
       else if (frame.type === "message") {
+        stats.count()
         ws.send(JSON.stringify({ type: "ack", id: frame.id, duplicate: false }))
         toAgents(frame.text)
       }
@@ -88,9 +116,12 @@ if (settings.target === "dialogi") {
 server.listen(0, "127.0.0.1", () => process.send({ ready: true, port: server.address().port }))
 process.on("message", async (message) => {
   if (message.cmd === "rss") process.send({ rss: process.memoryUsage().rss })
+  if (message.cmd === "mark") process.send(await stats.mark())
+  if (message.cmd === "stats") process.send(await stats.stats())
   if (message.cmd === "stop") {
     server.closeAllConnections()
     await stop()
+    await stats.close()
     process.send({ done: true, maxRssMb: process.resourceUsage().maxRSS / 1024 })
     process.exit(0)
   }

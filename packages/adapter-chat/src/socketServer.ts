@@ -4,6 +4,10 @@ import { WebSocketServer } from "ws"
 import { Connection } from "./connection.js"
 import type { ChatRuntime } from "./runtime.js"
 
+// A heartbeat round is spread over this many ticks, none shorter than the minimum.
+const heartbeatTicksPerRound = 100
+const minHeartbeatTickMs = 10
+
 const refuse = (socket: Duplex, status: number, text: string) => {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }
@@ -19,21 +23,44 @@ export const makeSocketServer = (runtime: ChatRuntime) => {
     perMessageDeflate: false
   })
   let heartbeat: ReturnType<typeof setInterval> | undefined
+  // Each socket is checked once per heartbeatMs, but the round is spread over many small ticks:
+  // pinging 10,000 sockets at once is 10,000 writes in one go, a stall of a few hundred
+  // milliseconds that every message arriving meanwhile would wait for.
+  const tickMs = Math.max(minHeartbeatTickMs, Math.floor(config.heartbeatMs / heartbeatTicksPerRound))
+  let round: Connection[] = []
+  let roundStart = 0
+  let position = 0
+
+  const check = (connection: Connection) => {
+    if (!runtime.sockets.has(connection)) return
+    // No pong since the last ping: the peer is gone without a close (a laptop lid, a
+    // dropped mobile link). terminate() frees the socket now instead of after TCP timeouts.
+    if (!connection.alive) {
+      connection.socket.terminate()
+      return
+    }
+    connection.alive = false
+    connection.socket.ping()
+  }
 
   const startHeartbeat = () => {
     if (heartbeat) return
+    roundStart = Date.now()
     heartbeat = setInterval(() => {
-      for (const connection of runtime.sockets) {
-        // No pong since the last ping: the peer is gone without a close (a laptop lid, a
-        // dropped mobile link). terminate() frees the socket now instead of after TCP timeouts.
-        if (!connection.alive) {
-          connection.socket.terminate()
-          continue
-        }
-        connection.alive = false
-        connection.socket.ping()
+      const elapsed = Date.now() - roundStart
+      if (elapsed >= config.heartbeatMs) {
+        // Whatever this round has not reached yet (a late timer) is checked now; then sockets
+        // opened since the round began join the next one.
+        for (; position < round.length; position++) check(round[position]!)
+        round = [...runtime.sockets]
+        roundStart = Date.now()
+        position = 0
+        return
       }
-    }, config.heartbeatMs)
+      // The share of the round that should be done by now.
+      const due = Math.min(round.length, Math.ceil((round.length * (elapsed + tickMs)) / config.heartbeatMs))
+      for (; position < due; position++) check(round[position]!)
+    }, tickMs)
     heartbeat.unref()
   }
 
@@ -70,6 +97,8 @@ export const makeSocketServer = (runtime: ChatRuntime) => {
     close: () => {
       if (heartbeat) clearInterval(heartbeat)
       heartbeat = undefined
+      round = []
+      position = 0
       for (const connection of [...runtime.sockets]) connection.close(1001, "server shutting down")
       runtime.sockets.clear()
       runtime.visitors.clear()
