@@ -1,4 +1,5 @@
 import type { Callback } from "@dialogi/core"
+import type { AttachmentStore } from "./AttachmentStore.js"
 import type { ExpectedAnswer } from "./expectedAnswer.js"
 import type { KeyValueStore } from "./KeyValueStore.js"
 import type { OptOutStore } from "./OptOutStore.js"
@@ -84,6 +85,21 @@ export interface PhoneAdapterConfig {
   readonly stateStore?: KeyValueStore | undefined
   /** A directory for `fileKeyValueStore` when no `stateStore` is given. */
   readonly stateDirectory?: string | undefined
+  /**
+   * Copy MMS media into an attachment store (the stored message then points at the copy, not
+   * at Twilio). Default: files under `attachments.directory`, else `<stateDirectory>/attachments`;
+   * with neither, media stay references to Twilio's URLs.
+   */
+  readonly attachments?:
+    | {
+        readonly store?: AttachmentStore | undefined
+        readonly directory?: string | undefined
+        /** Largest medium copied (default 5 MB, Twilio's MMS limit); larger ones stay Twilio refs. */
+        readonly maxBytes?: number | undefined
+        /** Per medium (default 8 s: Twilio allows 15 s for the whole webhook). */
+        readonly timeoutMs?: number | undefined
+      }
+    | undefined
   /** Dial callbacks scheduled with `hub.callbacks` (needs `voiceWebhookUrl` and `phone.attach(hub)`). */
   readonly callbacks?: CallbackConfig | undefined
   /**

@@ -1,4 +1,6 @@
+import { join } from "node:path"
 import type { ChannelAdapter } from "@dialogi/core"
+import { fileAttachmentStore } from "./AttachmentStore.js"
 import { makeCallerConversations } from "./callerConversations.js"
 import { checkConfig, type PhoneAdapterConfig } from "./config.js"
 import { fileKeyValueStore, type KeyValueStore, memoryKeyValueStore } from "./KeyValueStore.js"
@@ -37,12 +39,19 @@ export const createPhoneAdapters = (config: PhoneAdapterConfig): PhoneAdapters =
     (config.stateDirectory === undefined ? memoryKeyValueStore() : fileKeyValueStore(config.stateDirectory))
   const optOuts = makeOptOutRegistry(config.optOutStore ?? keyValueOptOutStore(state))
   const callers = makeCallerConversations(state)
+  const mediaDirectory =
+    config.attachments?.directory ??
+    (config.stateDirectory === undefined ? undefined : join(config.stateDirectory, "attachments"))
+  const attachmentStore =
+    config.attachments?.store ??
+    (mediaDirectory === undefined ? undefined : fileAttachmentStore(mediaDirectory))
   const sms = createSmsAdapter({
     config,
     client,
     optOuts,
     ledger: makeSendLedger(),
     callers,
+    attachmentStore,
     now,
     ...(durable || config.optOutStore !== undefined ? {} : { volatileWarning: true })
   })

@@ -1,9 +1,11 @@
-import type { AdapterContext, ChannelAdapter, StatusUpdateInput } from "@dialogi/core"
+import type { AdapterContext, ChannelAdapter, InboundEnvelopeInput, StatusUpdateInput } from "@dialogi/core"
 import twilio from "twilio"
+import type { AttachmentStore } from "./AttachmentStore.js"
 import type { CallerConversations } from "./callerConversations.js"
 import { smsCapabilities } from "./capabilities.js"
 import type { PhoneAdapterConfig } from "./config.js"
 import { keywordOf } from "./keywords.js"
+import { copyInboundMedia } from "./mediaCopy.js"
 import type { OptOutRegistry } from "./OptOutStore.js"
 import { MalformedWebhook, smsEnvelopeOf, statusUpdateOf } from "./parse.js"
 import { errorResponse, ingestFailureResponse, twimlResponse } from "./responses.js"
@@ -25,6 +27,8 @@ export interface SmsAdapterDeps {
   readonly ledger: SendLedger
   readonly callers: CallerConversations
   readonly now: () => number
+  /** Where MMS media are copied; absent = they stay references to Twilio's URLs. */
+  readonly attachmentStore?: AttachmentStore | undefined
   /** Say at start that opt-outs live in memory only (no state store was configured). */
   readonly volatileWarning?: boolean | undefined
 }
@@ -88,6 +92,27 @@ export const createSmsAdapter = (deps: SmsAdapterDeps): SmsAdapter => {
     return twimlResponse(new twilio.twiml.MessagingResponse().toString())
   }
 
+  const withCopiedMedia = async (envelope: InboundEnvelopeInput, store: AttachmentStore) => {
+    if (!envelope.parts.some((p) => p._tag === "attachment")) return envelope
+    const copied = await copyInboundMedia(envelope.providerMessageId, envelope.parts, {
+      channel,
+      accountSid: config.accountSid,
+      authToken: config.authToken,
+      store,
+      maxBytes: config.attachments?.maxBytes ?? 5 * 1024 * 1024,
+      timeoutMs: config.attachments?.timeoutMs ?? 8_000,
+      apiBaseUrl: config.apiBaseUrl
+    })
+    return {
+      ...envelope,
+      parts: copied.parts,
+      metadata: {
+        ...envelope.metadata,
+        ...(copied.notCopied.length > 0 ? { mediaNotCopied: copied.notCopied } : {})
+      }
+    }
+  }
+
   const handleInbound = async (request: Request): Promise<Response> => {
     const verified = await verifyTwilioRequest(
       config.authToken,
@@ -98,12 +123,13 @@ export const createSmsAdapter = (deps: SmsAdapterDeps): SmsAdapter => {
     if (!context) return errorResponse(503, `[dialogi/${channel}] hub not started`)
     try {
       const now = deps.now()
-      const envelope = smsEnvelopeOf(verified.params, {
+      const parsed = smsEnvelopeOf(verified.params, {
         channel,
         defaultRegion: config.defaultRegion,
         linkedChannel: config.linkSmsAndVoice === false ? undefined : voiceChannel,
         now
       })
+      const envelope = deps.attachmentStore ? await withCopiedMedia(parsed, deps.attachmentStore) : parsed
       const keyword = keywordOf(verified.params.Body ?? "")
       if (keyword && keyword.intent !== "help")
         // Recorded before the message is committed and acknowledged: a STOP is never lost,

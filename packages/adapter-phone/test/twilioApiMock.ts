@@ -55,6 +55,14 @@ export interface TwilioApiMock {
     violations: string[]
   }>
   readonly faults: MockFault[]
+  /**
+   * Media Twilio serves for inbound MMS, by MediaSid: GET .../Media/<sid> (Basic auth, like
+   * every request here) redirects to a signed URL on a separate storage server, which refuses
+   * requests carrying an Authorization header, as S3 does. `status` makes the storage fail.
+   */
+  readonly media: Map<string, { contentType: string; body: Buffer; status?: number }>
+  /** Requests the storage server saw: whether they carried Authorization. */
+  readonly storageRequests: Array<{ path: string; authorization: boolean }>
   /** Calls created through POST /Calls.json, with the form they were created from. */
   readonly calls: Array<{ sid: string; params: Record<string, string[]>; at: number }>
   readonly close: () => Promise<void>
@@ -135,6 +143,23 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
   const requests: TwilioApiMock["requests"] = []
   const faults: MockFault[] = []
   const calls: TwilioApiMock["calls"] = []
+  const media: TwilioApiMock["media"] = new Map()
+  const storageRequests: TwilioApiMock["storageRequests"] = []
+  const storage: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1")
+    storageRequests.push({ path: url.pathname, authorization: req.headers.authorization !== undefined })
+    if (req.headers.authorization !== undefined)
+      return res.writeHead(400).end("Only one auth mechanism allowed")
+    if (!url.searchParams.get("X-Amz-Signature")) return res.writeHead(403).end("AccessDenied")
+    const item = media.get(url.pathname.replace(/^\/media\//, ""))
+    if (!item) return res.writeHead(404).end("NoSuchKey")
+    if (item.status !== undefined) return res.writeHead(item.status).end("storage failure")
+    res
+      .writeHead(200, { "content-type": item.contentType, "content-length": String(item.body.length) })
+      .end(item.body)
+  })
+  await new Promise<void>((resolve) => storage.listen(0, "127.0.0.1", resolve))
+  const storageUrl = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`
   const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
@@ -143,6 +168,13 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(payload))
     if (req.headers.authorization !== expectedAuth)
       return json(401, { code: 20003, message: "Authenticate", status: 401 })
+    const mediaPath = new RegExp(`^/2010-04-01/Accounts/${accountSid}/Messages/\\w+/Media/(\\w+)$`).exec(
+      url.pathname
+    )
+    if (mediaPath && req.method === "GET") {
+      res.writeHead(302, { location: `${storageUrl}/media/${mediaPath[1]}?X-Amz-Signature=0123abcd` }).end()
+      return
+    }
     if (url.pathname === `/2010-04-01/Accounts/${accountSid}/Calls.json` && req.method === "POST") {
       const params = multi(new URLSearchParams(body))
       const violations = createCallViolations(params)
@@ -233,10 +265,14 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
     requests,
     faults,
     calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
+    media,
+    storageRequests,
+    close: async () => {
+      for (const s of [server, storage])
+        await new Promise<void>((resolve) => {
+          s.closeAllConnections()
+          s.close(() => resolve())
+        })
+    }
   }
 }
