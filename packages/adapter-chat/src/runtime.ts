@@ -45,8 +45,8 @@ export class ChatRuntime {
   /**
    * After a reply that no socket of this instance took: once the fallback's delay has passed,
    * hands it to the fallback, which checks whether a socket elsewhere took it meanwhile. The
-   * timer lives in this process; a crash before it fires leaves the reply kept for the next
-   * visit but not emailed.
+   * timer lives in this process; a crash or shutdown before it fires leaves the reply kept for
+   * the next visit but not emailed.
    */
   scheduleOffline(reply: UndeliveredReply, address: string): void {
     const offline = this.config.offline
