@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
+import { Worker } from "node:worker_threads"
 import pg from "pg"
 import { WebSocket } from "ws"
 import { fmt, intReader, parseCli, targetList } from "../shared/cli.mjs"
@@ -57,6 +58,8 @@ const ms = (x) => (x === Number.POSITIVE_INFINITY ? "inf" : fmt(x, 1))
 const percentile = (sorted, p) =>
   sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+// How long after the last send the bench waits for the remaining acks and deliveries.
+const drainLimitMs = 60_000
 
 /** Both sides' open file limit must hold every socket (plus the database and the runtime). */
 const openFileLimit = () => Number(execFileSync("sh", ["-c", "ulimit -n"]).toString().trim())
@@ -100,97 +103,79 @@ const runOne = async (target, options, settings) => {
   const server = await startTarget({ ...settings, target })
   const base = `ws://127.0.0.1:${server.port}`
   const rssIdle = (await server.ask("rss")).rss
+  const total = options.rate * options.durationS
 
-  const sentAt = []
-  const storedMs = []
   const deliveredMs = []
   const delivered = new Set()
   let duplicates = 0
-  let refused = 0
-
+  // The agent reads the message number and its send time from the text (`m<n>@<epoch ms>`).
   const agent = await openSocket(`${base}/agent`)
   agent.on("message", (data) => {
-    const n = Number(data.toString().slice(1))
+    const at = performance.timeOrigin + performance.now()
+    const text = data.toString()
+    const split = text.indexOf("@")
+    const n = Number(text.slice(1, split))
     if (delivered.has(n)) duplicates += 1
     else {
       delivered.add(n)
-      deliveredMs.push(performance.now() - sentAt[n])
+      deliveredMs.push(at - Number(text.slice(split + 1)))
     }
   })
 
-  // Connect and greet every visitor, `connectConcurrency` at a time.
-  const visitors = []
-  const connectStart = performance.now()
-  let next = 0
-  const connectOne = async () => {
-    while (next < options.sockets) {
-      next += 1
-      const socket = await openSocket(`${base}/chat`)
-      await new Promise((resolve, reject) => {
-        socket.on("message", (data) => {
-          const frame = JSON.parse(data.toString())
-          if (frame.type === "welcome") resolve()
-          else if (frame.type === "ack")
-            storedMs.push(performance.now() - sentAt[Number.parseInt(frame.id.slice(1), 36)])
-          else if (frame.type === "error") refused += 1
-        })
-        socket.once("close", () => reject(new Error("visitor socket closed during hello")))
-        socket.send(JSON.stringify({ type: "hello", v: 1, cursor: 0 }))
-      })
-      visitors.push(socket)
+  const load = new Worker(new URL("./visitors.mjs", import.meta.url), {
+    workerData: {
+      url: `${base}/chat`,
+      sockets: options.sockets,
+      connectConcurrency: options.connectConcurrency,
+      rate: options.rate,
+      durationS: options.durationS,
+      drainMs: drainLimitMs
     }
-  }
-  await Promise.all(Array.from({ length: options.connectConcurrency }, connectOne))
-  const connectS = (performance.now() - connectStart) / 1000
+  })
+  const failed = new Promise((_, reject) => {
+    load.once("error", reject)
+    load.once("exit", (code) => reject(new Error(`visitor worker exited with code ${code}`)))
+  })
+  // Only a failure before the worker's last answer matters; its exit at the end is expected.
+  failed.catch(() => undefined)
+  const fromLoad = () => Promise.race([new Promise((resolve) => load.once("message", resolve)), failed])
+  const { connected, connectS } = await fromLoad()
   const rssConnected = (await server.ask("rss")).rss
 
-  // Send `rate` messages per second for `duration` seconds from random visitors. Both processes
-  // measure their event-loop delay and CPU over this window and the drain after it.
+  // Both sides measure their event-loop delay and CPU over the sending and the drain after it
+  // (the bench's CPU is its whole process: the visitors' worker and this thread).
   await server.ask("mark")
-  const clientLoop = monitorEventLoopDelay({ resolution: 10 })
-  clientLoop.enable()
+  const agentLoop = monitorEventLoopDelay({ resolution: 10 })
+  agentLoop.enable()
   const clientCpu = process.cpuUsage()
   const clientIo = syscalls()
-  const total = options.rate * options.durationS
-  const sendStart = performance.now()
-  let sent = 0
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - sendStart) / 1000) * options.rate))
-    for (; sent < due; sent++) {
-      const socket = visitors[Math.floor(Math.random() * visitors.length)]
-      sentAt[sent] = performance.now()
-      socket.send(
-        JSON.stringify({ type: "message", id: `b${sent.toString(36).padStart(8, "0")}`, text: `m${sent}` })
-      )
-    }
-    await sleep(5)
-  }
-  const sendS = (performance.now() - sendStart) / 1000
+  load.postMessage("go")
+  const visitorsDone = await fromLoad()
   const drainStart = performance.now()
-  while (
-    (delivered.size < total || storedMs.length + refused < total) &&
-    performance.now() - drainStart < 60_000
-  )
-    await sleep(20)
+  while (delivered.size < total && performance.now() - drainStart < drainLimitMs) await sleep(20)
   const clientCpuUs = process.cpuUsage(clientCpu)
   const clientIoEnd = syscalls()
-  clientLoop.disable()
+  agentLoop.disable()
   const serverStats = await server.ask("stats")
   const rssLoaded = (await server.ask("rss")).rss
 
-  for (const socket of visitors) socket.terminate()
+  load.postMessage("close")
+  await fromLoad()
+  await load.terminate()
   agent.terminate()
   const final = await server.ask("stop")
+  const { storedMs, refused } = visitorsDone
   // Percentiles are over everything sent: a message never acked or delivered counts as
   // infinitely late, so a collapse cannot hide behind the few that made it.
   for (let i = storedMs.length + refused; i < total; i++) storedMs.push(Number.POSITIVE_INFINITY)
   for (let i = deliveredMs.length; i < total; i++) deliveredMs.push(Number.POSITIVE_INFINITY)
   storedMs.sort((a, b) => a - b)
   deliveredMs.sort((a, b) => a - b)
+  const sendS = visitorsDone.sendS
   return {
     target,
-    sockets: visitors.length,
-    connectPerS: visitors.length / connectS,
+    sockets: connected,
+    connectPerS: connected / connectS,
     sent: total,
     sendRate: total / sendS,
     stored: storedMs.length,
@@ -203,14 +188,15 @@ const runOne = async (target, options, settings) => {
     deliveredP50: percentile(deliveredMs, 50),
     deliveredP99: percentile(deliveredMs, 99),
     deliveredMax: deliveredMs.at(-1),
-    kbPerSocket: (rssConnected - rssIdle) / 1024 / visitors.length,
+    kbPerSocket: (rssConnected - rssIdle) / 1024 / connected,
     rssIdleMb: rssIdle / 1024 / 1024,
     rssLoadedMb: rssLoaded / 1024 / 1024,
     peakRssMb: final.maxRssMb,
     server: serverStats,
     client: {
-      loopP99Ms: loopDelayMs(clientLoop.percentile(99)),
-      loopMaxMs: loopDelayMs(clientLoop.max),
+      loopP99Ms: visitorsDone.loopP99Ms,
+      loopMaxMs: visitorsDone.loopMaxMs,
+      agentLoopP99Ms: loopDelayMs(agentLoop.percentile(99)),
       cpuUsPerMsg: (clientCpuUs.user + clientCpuUs.system) / total,
       writesPerMsg: (clientIoEnd.writes - clientIo.writes) / total,
       readsPerMsg: (clientIoEnd.reads - clientIo.reads) / total
@@ -256,7 +242,7 @@ const describeInside = ({ server: s, client: c }) => {
       `stream after ingest p50 ${ms(s.streamLagP50Ms)} p99 ${ms(s.streamLagP99Ms)} ms`
     )
   parts.push(
-    `client loop delay p99 ${ms(c.loopP99Ms)} max ${ms(c.loopMaxMs)} ms, CPU ${fmt(c.cpuUsPerMsg)} us/msg, syscalls ${fmt(c.writesPerMsg, 1)} writes ${fmt(c.readsPerMsg, 1)} reads /msg`
+    `visitors' loop delay p99 ${ms(c.loopP99Ms)} max ${ms(c.loopMaxMs)} ms, agent's p99 ${ms(c.agentLoopP99Ms)} ms, bench CPU ${fmt(c.cpuUsPerMsg)} us/msg, syscalls ${fmt(c.writesPerMsg, 1)} writes ${fmt(c.readsPerMsg, 1)} reads /msg`
   )
   return `         ${parts.join(" | ")}`
 }
