@@ -20,8 +20,12 @@ export const callbackRoutes = {
 } as const
 
 // What this dialer must not forget across a restart, per callback it owns: the attempt it is
-// on and, during a pause, when the next attempt starts.
-const Pending = Schema.Struct({ attempt: Schema.Number, retryAt: Schema.optional(Schema.Number) })
+// on and either when it starts (a pause) or the call it placed (live).
+const Pending = Schema.Struct({
+  attempt: Schema.Number,
+  retryAt: Schema.optional(Schema.Number),
+  callSid: Schema.optional(Schema.String)
+})
 type Pending = typeof Pending.Type
 const decodePending = Schema.decodeUnknownSync(Schema.parseJson(Pending))
 const pendingPrefix = "callback:pending:"
@@ -179,8 +183,9 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
         throw error
       }
     }
+    let callSid: string
     try {
-      await deps.client.calls.create({
+      const call = await deps.client.calls.create({
         to: agent.number,
         from: (settings.from ?? config.from) as string,
         url: url(callbackRoutes.answer, callbackId, attempt),
@@ -189,6 +194,7 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
         statusCallbackMethod: "POST",
         timeout: ringSeconds
       })
+      callSid = call.sid
     } catch (error) {
       deps.log("warn", `[dialogi/voice] callback ${callbackId}: calls.create failed`, error)
       return afterFailure(callbackId, attempt, `the call could not be placed: ${(error as Error).message}`)
@@ -196,7 +202,8 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     // The call is live: its status callback decides what comes next (unless it already did).
     await inTurn(callbackId, async () => {
       const pending = await pendingOf(callbackId)
-      if (pending?.attempt === attempt) await setPending(callbackId, { attempt })
+      if (pending?.attempt === attempt && pending.callSid === undefined)
+        await setPending(callbackId, { attempt, callSid })
     })
   }
 
@@ -263,6 +270,15 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     return response
   }
 
+  /**
+   * A call that was live when the process stopped: its final status callback may have found no
+   * one, so Twilio is asked how it ended.
+   */
+  const settleLiveCall = async (callbackId: string, attempt: number, callSid: string) => {
+    const call = await deps.client.calls(callSid).fetch()
+    await onStatus(callbackId, attempt, { CallStatus: call.status })
+  }
+
   const onStatus = async (callbackId: string, attempt: number, params: Readonly<Record<string, string>>) => {
     const final = ["completed", "busy", "no-answer", "failed", "canceled"]
     if (!final.includes(params.CallStatus ?? "")) return
@@ -282,9 +298,12 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
       for (const [key, value] of await deps.state.list(pendingPrefix)) {
         const callbackId = key.slice(pendingPrefix.length)
         const pending = decodePending(value)
-        // Without retryAt a call was live when the process stopped: its status callback decides.
         if (pending.retryAt !== undefined)
           later(pending.retryAt - deps.now(), () => dial(callbackId, pending.attempt))
+        else if (pending.callSid !== undefined) {
+          const callSid = pending.callSid
+          later(0, () => settleLiveCall(callbackId, pending.attempt, callSid))
+        }
       }
       following = follow(target).catch((error) =>
         deps.log("warn", "[dialogi/voice] stopped following callback events", error)

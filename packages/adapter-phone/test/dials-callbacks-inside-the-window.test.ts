@@ -242,6 +242,35 @@ describe("callbacks", () => {
     expect(api.calls).toHaveLength(2)
   })
 
+  it("a call that was live when the process stopped is looked up at restart, and its unanswered end retried", async () => {
+    const { database, api, start } = await setUp()
+    const first = await start(await database.open())
+    const conversationId = await customerWrites(first)
+    const from = Date.now() + 200
+    const callback = await first.hub.callbacks.schedule(conversationId, {
+      window: { from, to: from + 60_000 },
+      phone: customer
+    })
+    await waitFor("the first call", () => api.calls.length === 1)
+    await waitFor(
+      "the call recorded as live",
+      async () =>
+        (await first.phone.state.get(`callback:pending:${callback.id}`))?.includes(api.calls[0]!.sid) === true
+    )
+    await first.hub.close()
+    // The agent did not answer while the process was down; that status callback found nobody.
+    api.calls[0]!.status = "no-answer"
+
+    const restarted = await start(await database.open())
+    await waitFor("the retry", () => api.calls.length === 2)
+    const lookup = api.requests.find(
+      (r) => r.method === "GET" && r.path.endsWith(`/Calls/${api.calls[0]!.sid}.json`)
+    )
+    expect(lookup?.violations).toEqual([])
+    expect(api.calls[1]!.params.Url![0]).toContain("attempt=2")
+    expect((await restarted.hub.callbacks.get(callback.id)).state).toBe("in_progress")
+  })
+
   it("answers a callback webhook with a forged signature with 403 and dials nothing", async () => {
     const { database, api, start } = await setUp()
     const instance = await start(await database.open())

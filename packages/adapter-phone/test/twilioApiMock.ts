@@ -64,7 +64,7 @@ export interface TwilioApiMock {
   /** Requests the storage server saw: whether they carried Authorization. */
   readonly storageRequests: Array<{ path: string; authorization: boolean }>
   /** Calls created through POST /Calls.json, with the form they were created from. */
-  readonly calls: Array<{ sid: string; params: Record<string, string[]>; at: number }>
+  readonly calls: Array<{ sid: string; params: Record<string, string[]>; at: number; status: string }>
   readonly close: () => Promise<void>
 }
 
@@ -196,8 +196,28 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
         api_version: "2010-04-01",
         uri: `/2010-04-01/Accounts/${accountSid}/Calls/${sid}.json`
       })
-      calls.push({ sid, params, at: Date.now() })
+      calls.push({ sid, params, at: Date.now(), status: "queued" })
       return json(201, call)
+    }
+    const callPath = new RegExp(`^/2010-04-01/Accounts/${accountSid}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(
+      url.pathname
+    )
+    if (callPath && req.method === "GET") {
+      const violations = [...url.searchParams.keys()].map((k) => `unknown query parameter ${k}`)
+      requests.push({ method: "GET", path: url.pathname, params: multi(url.searchParams), violations })
+      const call = calls.find((c) => c.sid === callPath[1])
+      if (!call) return json(404, { code: 20404, message: "not found", status: 404 })
+      return json(200, {
+        ...Object.fromEntries(callFields.map((f) => [f, null])),
+        sid: call.sid,
+        account_sid: accountSid,
+        to: call.params.To![0],
+        from: call.params.From![0],
+        status: call.status,
+        direction: "outbound-api",
+        api_version: "2010-04-01",
+        uri: url.pathname
+      })
     }
     if (url.pathname !== `/2010-04-01/Accounts/${accountSid}/Messages.json`)
       return json(404, { code: 20404, message: "not found", status: 404 })
