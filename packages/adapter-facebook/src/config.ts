@@ -18,6 +18,14 @@ export interface FacebookPageConfig {
   readonly humanAgent?: boolean | undefined
 }
 
+/**
+ * Reads the bytes behind an attachment ref that is not an http(s) URL (the email adapter's
+ * `AttachmentStore` fits), so that they can be uploaded to Meta.
+ */
+export interface AttachmentReader {
+  readonly get: (ref: string) => Promise<Uint8Array | undefined>
+}
+
 /** Options of {@link createFacebookAdapter}. */
 export interface FacebookAdapterConfig {
   /** The Meta app id: its own echoes and thread ownership are recognised by it. */
@@ -39,6 +47,11 @@ export interface FacebookAdapterConfig {
   /** Timeout of one Graph API call in milliseconds; default 15 000. */
   readonly requestTimeoutMs?: number | undefined
   /**
+   * Where attachment refs that are not http(s) URLs are read from; such attachments are
+   * uploaded through the Attachment Upload API. Without it only URLs Meta can fetch are sent.
+   */
+  readonly attachments?: AttachmentReader | undefined
+  /**
    * Receives what a dialogi message cannot carry: echoes of messages the page sent from
    * elsewhere (Page Inbox, another app), standalone referrals and thread-control events. Called
    * after the batch was committed; a throw is logged, never turned into a webhook failure.
@@ -58,6 +71,7 @@ export interface ResolvedConfig {
   readonly dispatcher: Dispatcher | undefined
   readonly requestTimeoutMs: number
   readonly onEvent: FacebookAdapterConfig["onEvent"]
+  readonly attachments: AttachmentReader | undefined
 }
 
 /** One page with its token wrapped. */
@@ -106,6 +120,7 @@ export const resolveConfig = (config: FacebookAdapterConfig): ResolvedConfig => 
     graphBaseUrl: (config.graphBaseUrl ?? "https://graph.facebook.com").replace(/\/+$/, ""),
     dispatcher: config.dispatcher,
     requestTimeoutMs: config.requestTimeoutMs ?? 15_000,
-    onEvent: config.onEvent
+    onEvent: config.onEvent,
+    attachments: config.attachments
   }
 }

@@ -1,6 +1,7 @@
 import type { ChannelAdapter, ReplyRefusal, SendReceipt, SendRequest } from "@dialogi/core"
 import { SendFailed } from "@dialogi/core"
 import { type PageScopedId, parseAddress } from "./address.js"
+import { uploadAttachment } from "./attachmentUpload.js"
 import { makeConversationIndex } from "./ConversationIndex.js"
 import { messengerCapabilities } from "./capabilities.js"
 import { type FacebookAdapterConfig, type ResolvedPage, resolveConfig } from "./config.js"
@@ -8,6 +9,8 @@ import { type BridgedHub, type FollowHubOptions, type HubFollower, makeHubBridge
 import { makeOutboundLedger } from "./OutboundLedger.js"
 import { makeLastInbound, sendPolicy } from "./replyWindow.js"
 import {
+  type MetaMessage,
+  type OutgoingMessage,
   ownMetadataPrefix,
   type SenderAction,
   sendApiBody,
@@ -80,6 +83,14 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
     return { id, page }
   }
 
+  const toSendable = async (page: ResolvedPage, message: OutgoingMessage): Promise<MetaMessage> => {
+    if (!("upload" in message)) return message
+    const { type, attachment } = message.upload
+    // toMetaMessages only asks for uploads when a reader is configured.
+    const attachmentId = await uploadAttachment(config, config.attachments!, page, type, attachment)
+    return { attachment: { type, payload: { attachment_id: attachmentId } } }
+  }
+
   const send = async (request: SendRequest): Promise<SendReceipt> => {
     const { id, page } = resolve(request.to)
     const policy = sendPolicy(lastInbound.get(request.to), Date.now(), page.humanAgent)
@@ -90,13 +101,14 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
         retryable: false,
         code: "window_closed"
       })
-    const messages = toMetaMessages(channel, request.parts)
+    const messages = toMetaMessages(channel, request.parts, config.attachments !== undefined)
     // Meta has no idempotency key: parts that went out in an earlier attempt are not resent.
     const done = progress.get(request.idempotencyKey) ?? []
     progress.set(request.idempotencyKey, done)
     try {
       for (let i = done.length; i < messages.length; i++) {
-        const message = { ...messages[i]!, metadata: `${ownMetadataPrefix}${request.messageId}:${i}` }
+        const content = await toSendable(page, messages[i]!)
+        const message = { ...content, metadata: `${ownMetadataPrefix}${request.messageId}:${i}` }
         done.push(await sendMessage(config, page, sendApiBody(id.psid, message, policy)))
       }
     } catch (error) {

@@ -25,6 +25,20 @@ export const callGraph = async (
   payload?: unknown,
   query: Readonly<Record<string, string>> = {}
 ): Promise<GraphResponse> => {
+  // A FormData body goes as multipart, serialized by the platform's Response (which writes the
+  // boundary): undici's request() stalls on FormData bodies. Anything else goes as JSON.
+  const encoded =
+    payload === undefined
+      ? undefined
+      : payload instanceof FormData
+        ? await (async () => {
+            const serialized = new Response(payload)
+            return {
+              body: new Uint8Array(await serialized.arrayBuffer()),
+              contentType: serialized.headers.get("content-type") ?? "multipart/form-data"
+            }
+          })()
+        : { body: JSON.stringify(payload), contentType: "application/json" }
   const url = new URL(`${config.graphBaseUrl}/${config.graphVersion}/${path}`)
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value)
   url.searchParams.set("access_token", Redacted.value(token))
@@ -33,8 +47,8 @@ export const callGraph = async (
   try {
     const response = await request(url, {
       method,
-      headers: payload === undefined ? {} : { "content-type": "application/json" },
-      ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+      headers: encoded === undefined ? {} : { "content-type": encoded.contentType },
+      ...(encoded === undefined ? {} : { body: encoded.body }),
       ...(config.dispatcher ? { dispatcher: config.dispatcher } : {}),
       headersTimeout: config.requestTimeoutMs,
       bodyTimeout: config.requestTimeoutMs

@@ -1,4 +1,5 @@
 export * from "./address.js"
+export * from "./attachmentUpload.js"
 export * from "./ConversationIndex.js"
 export * from "./capabilities.js"
 export * from "./config.js"

@@ -1,4 +1,4 @@
-import type { MessagePart } from "@dialogi/core"
+import type { AttachmentRef, MessagePart } from "@dialogi/core"
 import { SendFailed } from "@dialogi/core"
 import type { ResolvedConfig, ResolvedPage } from "./config.js"
 import { toSendFailed } from "./errorCodes.js"
@@ -11,18 +11,28 @@ export const maxTextLength = 2000
 /** Prefix of the `metadata` we attach to every send; Meta returns it in the echo. */
 export const ownMetadataPrefix = "dialogi:"
 
+/** The kinds of attachment Meta's Send API takes. */
+export type AttachmentKind = "image" | "video" | "audio" | "file"
+
 /** One Send API `message` object. */
 export type MetaMessage =
   | { readonly text: string; readonly metadata?: string }
   | {
       readonly attachment: {
-        readonly type: "image" | "video" | "audio" | "file"
-        readonly payload: { readonly url: string; readonly is_reusable: boolean }
+        readonly type: AttachmentKind
+        readonly payload:
+          | { readonly url: string; readonly is_reusable: boolean }
+          | { readonly attachment_id: string }
       }
       readonly metadata?: string
     }
 
-const attachmentType = (contentType: string): "image" | "video" | "audio" | "file" => {
+/** A message to send, or an attachment still to upload before it can be sent. */
+export type OutgoingMessage =
+  | MetaMessage
+  | { readonly upload: { readonly type: AttachmentKind; readonly attachment: AttachmentRef } }
+
+const attachmentType = (contentType: string): AttachmentKind => {
   const major = contentType.split("/")[0]
   return major === "image" || major === "video" || major === "audio" ? major : "file"
 }
@@ -32,9 +42,14 @@ const permanent = (channel: string, reason: string, code: string) =>
 
 /**
  * Turns dialogi parts into Send API messages: one per part, since Meta carries text and an
- * attachment in separate messages. Attachments go by URL (Meta fetches them).
+ * attachment in separate messages. Attachments with an http(s) URL go by URL (Meta fetches
+ * them); any other ref is uploaded first when the adapter can read it (`uploads`).
  */
-export const toMetaMessages = (channel: string, parts: ReadonlyArray<MessagePart>): MetaMessage[] =>
+export const toMetaMessages = (
+  channel: string,
+  parts: ReadonlyArray<MessagePart>,
+  uploads = false
+): OutgoingMessage[] =>
   parts.map((part) => {
     switch (part._tag) {
       case "text":
@@ -42,18 +57,15 @@ export const toMetaMessages = (channel: string, parts: ReadonlyArray<MessagePart
       case "attachment":
       case "voice": {
         const ref = part._tag === "attachment" ? part.attachment : part.recording
-        if (!/^https?:\/\//i.test(ref.ref))
-          throw permanent(
-            channel,
-            `attachment "${ref.ref}" is not an http(s) URL Meta can fetch`,
-            "attachment_ref"
-          )
-        return {
-          attachment: {
-            type: part._tag === "voice" ? "audio" : attachmentType(ref.contentType),
-            payload: { url: ref.ref, is_reusable: false }
-          }
-        }
+        const type = part._tag === "voice" ? "audio" : attachmentType(ref.contentType)
+        if (/^https?:\/\//i.test(ref.ref))
+          return { attachment: { type, payload: { url: ref.ref, is_reusable: false } } }
+        if (uploads) return { upload: { type, attachment: ref } }
+        throw permanent(
+          channel,
+          `attachment "${ref.ref}" is not an http(s) URL Meta can fetch, and no attachments reader is configured to upload it`,
+          "attachment_ref"
+        )
       }
       default:
         throw permanent(channel, `Messenger cannot carry a ${part._tag} part`, "unsupported_part")

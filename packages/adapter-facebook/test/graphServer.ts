@@ -75,7 +75,14 @@ const oauth = (message: string, code: number, subcode?: number): MockFailure => 
 export const startGraphServer = async (version: string, pages: ReadonlyArray<MockPage>) => {
   const requests: GraphRequest[] = []
   const failures: MockFailure[] = []
+  /** Failures waiting for a request to one endpoint (`messages`, `message_attachments`, ...). */
+  const endpointFailures = new Map<string, MockFailure[]>()
   const lastCustomerMessage = new Map<string, number>()
+  /** Uploaded attachments by id: their type, what the file said it was, and its bytes. */
+  const uploads = new Map<
+    string,
+    { type: string; contentType: string; filename: string; bytes: Uint8Array }
+  >()
   let counter = 0
 
   const answer = (res: ServerResponse, status: number, body: unknown) => {
@@ -92,9 +99,18 @@ export const startGraphServer = async (version: string, pages: ReadonlyArray<Moc
         return [400, oauth("(#100) Invalid sender_action", 100)]
       return [200, { recipient_id: recipient }]
     }
-    const message = body.message as { text?: unknown; attachment?: unknown } | undefined
+    const message = body.message as
+      | { text?: unknown; attachment?: { type?: unknown; payload?: Record<string, unknown> } }
+      | undefined
     if (!message || (message.text === undefined && message.attachment === undefined))
       return [400, oauth("(#100) The parameter message is required", 100)]
+    const attachmentId = message.attachment?.payload?.attachment_id
+    if (attachmentId !== undefined) {
+      const uploaded = uploads.get(String(attachmentId))
+      if (!uploaded) return [400, oauth("(#100) Invalid attachment_id", 100)]
+      if (uploaded.type !== message.attachment?.type)
+        return [400, oauth("(#100) Attachment type does not match the uploaded attachment", 100)]
+    }
     if (typeof message.text === "string" && message.text.length > 2000)
       return [400, oauth("(#100) Length of param message[text] must be less than or equal to 2000", 100)]
     const type = body.messaging_type
@@ -114,16 +130,63 @@ export const startGraphServer = async (version: string, pages: ReadonlyArray<Moc
     return [200, { recipient_id: recipient, message_id: `m_mock_${counter}` }]
   }
 
+  /**
+   * The Attachment Upload API as Meta checks it: a `message` field naming the attachment type,
+   * and a `filedata` file whose MIME type fits that type, at most 25 MB; answers `attachment_id`.
+   */
+  const upload = (form: FormData): [number, unknown] => {
+    const raw = form.get("message")
+    if (typeof raw !== "string") return [400, oauth("(#100) The parameter message is required", 100)]
+    const message = JSON.parse(raw) as { attachment?: { type?: unknown; payload?: { url?: unknown } } }
+    const type = message.attachment?.type
+    if (!["image", "video", "audio", "file"].includes(String(type)))
+      return [
+        400,
+        oauth("(#100) param message[attachment][type] must be one of {image, audio, video, file}", 100)
+      ]
+    const file = form.get("filedata")
+    if (message.attachment?.payload?.url !== undefined)
+      return file === null
+        ? [200, { attachment_id: `att_url_${++counter}` }]
+        : [400, oauth("(#100) url and filedata are exclusive", 100)]
+    if (!(file instanceof File)) return [400, oauth("(#100) The parameter filedata is required", 100)]
+    if (file.type === "" || (type !== "file" && !file.type.startsWith(`${String(type)}/`)))
+      return [
+        400,
+        oauth("(#100) Upload attachment failure: the file does not match the attachment type", 100)
+      ]
+    if (file.size > 25 * 1024 * 1024)
+      return [400, oauth("(#100) Attachment size exceeds allowable limit", 100)]
+    const id = `${9_000_000 + ++counter}`
+    return [200, { attachment_id: id }]
+  }
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const url = new URL(req.url ?? "/", "http://localhost")
-    const text = Buffer.concat(chunks).toString("utf8")
-    const body = text.length > 0 ? (JSON.parse(text) as Record<string, unknown>) : undefined
+    const raw = Buffer.concat(chunks)
+    const contentType = req.headers["content-type"] ?? ""
+    let form: FormData | undefined
+    let body: Record<string, unknown> | undefined
+    if (contentType.startsWith("multipart/form-data")) {
+      form = await new Response(raw, { headers: { "content-type": contentType } }).formData()
+      const file = form.get("filedata")
+      const fileBytes = file instanceof File ? new Uint8Array(await file.arrayBuffer()) : undefined
+      body = {
+        message: JSON.parse(String(form.get("message") ?? "null")),
+        ...(file instanceof File && fileBytes
+          ? { filedata: { filename: file.name, type: file.type, size: file.size, bytes: fileBytes } }
+          : {})
+      }
+    } else {
+      const text = raw.toString("utf8")
+      body = text.length > 0 ? (JSON.parse(text) as Record<string, unknown>) : undefined
+    }
     const token = url.searchParams.get("access_token")
     const query = Object.fromEntries([...url.searchParams].filter(([k]) => k !== "access_token"))
     requests.push({ method: req.method ?? "", path: url.pathname, token, query, body })
-    const failure = failures.shift()
+    const failure = endpointFailures.get(url.pathname.split("/").pop() ?? "")?.shift() ?? failures.shift()
     if (failure) return answer(res, failure.status, { error: failure.error })
     const page = pages.find((p) => p.token === token)
     if (!page)
@@ -134,6 +197,25 @@ export const startGraphServer = async (version: string, pages: ReadonlyArray<Moc
     if (!url.pathname.startsWith(prefix))
       return answer(res, 404, { error: oauth("Unknown path components", 2500).error })
     const action = url.pathname.slice(prefix.length)
+    if (action === "message_attachments" && req.method === "POST") {
+      if (!form)
+        return answer(res, 400, { error: oauth("(#100) The parameter message is required", 100).error })
+      const [status, result] = upload(form)
+      if (status === 200) {
+        const file = body?.filedata as { filename: string; type: string; bytes: Uint8Array } | undefined
+        const type = String(
+          (body?.message as { attachment?: { type?: string } } | undefined)?.attachment?.type
+        )
+        const id = String((result as { attachment_id: string }).attachment_id)
+        uploads.set(id, {
+          type,
+          contentType: file?.type ?? "",
+          filename: file?.filename ?? "",
+          bytes: file?.bytes ?? new Uint8Array()
+        })
+      }
+      return answer(res, status, status === 200 ? result : { error: (result as MockFailure).error })
+    }
     if (action === "messages" && req.method === "POST" && body) {
       const [status, result] = messages(page, body)
       return answer(res, status, status === 200 ? result : { error: (result as MockFailure).error })
@@ -169,8 +251,13 @@ export const startGraphServer = async (version: string, pages: ReadonlyArray<Moc
     requests,
     /** Makes the next request fail with `failure`. */
     failNext: (failure: MockFailure) => failures.push(failure),
+    /** Makes the next request to `endpoint` (the last path segment) fail with `failure`. */
+    failNextOn: (endpoint: string, failure: MockFailure) =>
+      endpointFailures.set(endpoint, [...(endpointFailures.get(endpoint) ?? []), failure]),
     /** Tells the mock when the customer last wrote, for its window checks. */
     customerWrote: (psid: string, at: number) => lastCustomerMessage.set(psid, at),
+    /** What was uploaded under an attachment id. */
+    uploaded: (attachmentId: string) => uploads.get(attachmentId),
     close: async () => {
       server.closeAllConnections()
       server.close()
