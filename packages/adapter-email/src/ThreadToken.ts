@@ -120,3 +120,13 @@ export const findBodyMarkers = (text: string): Array<{ conversationId: string; m
     conversationId: m[1]!.toLowerCase(),
     mac: m[2]!
   }))
+
+/**
+ * The text without our body markers: they are for threading, not for reading, and a forward
+ * from a customer carries them in plain sight.
+ */
+export const stripBodyMarkers = (text: string): string =>
+  text
+    .replace(new RegExp(`[ \\t]*\\[ref:${idPattern}\\.${macPattern}\\][ \\t]*`, "gi"), "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim()

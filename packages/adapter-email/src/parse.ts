@@ -3,6 +3,7 @@ import { simpleParser } from "mailparser"
 import sanitizeHtml from "sanitize-html"
 import { detectAutomated, type HeaderLine, headerValues } from "./automated.js"
 import type { ThreadHeaders } from "./resolveThread.js"
+import { stripBodyMarkers } from "./ThreadToken.js"
 
 /** A mail that cannot be turned into a message; it is quarantined with this reason. */
 export class EmailParseError extends Error {
@@ -145,7 +146,8 @@ export const parseEmail = async (raw: Uint8Array, options: ParseOptions = {}): P
   const fullText = (mail.text ?? "").replace(/\r\n/g, "\n")
   const originalHtml = typeof mail.html === "string" ? mail.html : undefined
   const html = originalHtml !== undefined ? sanitizeMailHtml(originalHtml) : undefined
-  const displayText = fullText.length > 0 ? await visibleText(fullText).catch(() => fullText.trim()) : ""
+  const displayText =
+    fullText.length > 0 ? stripBodyMarkers(await visibleText(fullText).catch(() => fullText.trim())) : ""
   const subject = mail.subject ?? ""
   const sentAt = mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : new Date(0)
   const messageIds = idsIn(headerValues(lines, "message-id"))

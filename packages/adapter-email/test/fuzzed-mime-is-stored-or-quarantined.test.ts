@@ -7,7 +7,7 @@ import { createEmailAdapter, type EmailAdapter, memoryAttachmentStore } from "..
 import { customerMail, plainSmtp } from "./emailTestKit.js"
 
 /** Every real-shaped fixture, so a mail added to the corpus is fuzzed too. */
-const fixtures = readdirSync(new URL("./fixtures/", import.meta.url))
+const fixtures = readdirSync(new URL("./fixtures/", import.meta.url), { recursive: true, encoding: "utf8" })
   .filter((name) => name.endsWith(".eml"))
   .sort()
   .map((name) => ({
@@ -206,7 +206,8 @@ const within = <A>(label: string, work: Promise<A>) =>
   })
 
 const entities: Record<string, string> = { amp: "&", quot: '"', lt: "<", gt: ">", "#39": "'" }
-const unescape = (value: string) => value.replace(/&(amp|quot|lt|gt|#39);/g, (_, e: string) => entities[e]!)
+const decodeEntities = (value: string) =>
+  value.replace(/&(amp|quot|lt|gt|#39);/g, (_, e: string) => entities[e]!)
 /**
  * What in sanitized html could run script or load something the inbox did not choose: a
  * dangerous element, an event handler, or a link whose scheme (as a browser resolves it) is not
@@ -219,7 +220,7 @@ const unsafeHtml = (html: string): Array<string> => {
     for (const [, name = "", value = ""] of attributes.matchAll(/([^\s=/]+)(?:="([^"]*)")?/g)) {
       if (/^on/i.test(name)) found.push(`${tag} ${name}`)
       if (!/^(href|src)$/i.test(name)) continue
-      const scheme = new URL(unescape(value), "https://relative.invalid/").protocol
+      const scheme = new URL(decodeEntities(value), "https://relative.invalid/").protocol
       const allowed =
         tag === "img" ? ["http:", "https:", "cid:", "data:"] : ["http:", "https:", "mailto:", "tel:"]
       if (!allowed.includes(scheme)) found.push(`${tag} ${name}=${value}`)

@@ -60,7 +60,8 @@ const storedProviderIds = async () => {
   for (let cursor = 0; ; ) {
     const page = await hub.events.after(cursor, { limit: 5000 })
     if (page.length === 0) return ids
-    for (const e of page) if (e.body._tag === "message.received") ids.push(e.body.message.providerMessageId)
+    for (const e of page)
+      if (e.body._tag === "message.received") ids.push(e.body.message.providerMessageId ?? "(none)")
     cursor = page.at(-1)!.seq
   }
 }
