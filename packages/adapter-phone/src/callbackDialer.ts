@@ -11,8 +11,10 @@ export type CallbackHub = Pick<DialogiHub, "callbacks" | "events">
 
 /** Sub-routes below `voiceWebhookUrl` that Twilio calls during a callback. */
 export const callbackRoutes = {
-  /** The agent answered: TwiML that dials the customer. */
+  /** The agent answered: TwiML that asks them to press 1. */
   answer: "/callback/answer",
+  /** The agent's key: 1 dials the customer. */
+  connect: "/callback/connect",
   /** `<Dial>` action: whether the customer answered. */
   bridge: "/callback/bridge",
   /** Status callback of the call to the agent: its final outcome. */
@@ -24,18 +26,22 @@ export const callbackRoutes = {
 const Pending = Schema.Struct({
   attempt: Schema.Number,
   retryAt: Schema.optional(Schema.Number),
-  callSid: Schema.optional(Schema.String)
+  callSid: Schema.optional(Schema.String),
+  /** How far the live call got: the agent answered, or pressed 1 and the customer is dialled. */
+  stage: Schema.optional(Schema.Literal("agent", "customer"))
 })
 type Pending = typeof Pending.Type
 const decodePending = Schema.decodeUnknownSync(Schema.parseJson(Pending))
 const pendingPrefix = "callback:pending:"
 const cursorKey = "callback:cursor"
 
-/** The outcome of one attempt as Twilio reports it, in the words of the callback's log. */
-const attemptFailure = (callStatus: string | undefined): string =>
-  callStatus === "completed" || callStatus === undefined
-    ? "the customer did not answer"
-    : `the agent's phone: ${callStatus}`
+/** Why an attempt failed, from the call's final status and how far it got. */
+const attemptFailure = (callStatus: string | undefined, stage: Pending["stage"]): string => {
+  if (callStatus !== "completed" && callStatus !== undefined) return `the agent's phone: ${callStatus}`
+  if (stage === "customer") return "the customer did not answer"
+  if (stage === "agent") return "the agent did not press 1 (a voicemail answered?)"
+  return "the call ended before the customer answered"
+}
 
 /** Dials due callbacks: agent first, then the customer, retrying inside the window. */
 export interface CallbackDialer {
@@ -203,7 +209,7 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     await inTurn(callbackId, async () => {
       const pending = await pendingOf(callbackId)
       if (pending?.attempt === attempt && pending.callSid === undefined)
-        await setPending(callbackId, { attempt, callSid })
+        await setPending(callbackId, { attempt, callSid, ...(pending.stage ? { stage: pending.stage } : {}) })
     })
   }
 
@@ -239,10 +245,39 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
       response.hangup()
       return response
     }
-    response.say(
-      settings?.whisper?.(callback) ??
-        `Callback to a customer${callback.note ? ` about: ${callback.note}` : ""}. Connecting you now.`
+    await setStage(callbackId, attempt, "agent")
+    // Only a key press connects: an agent's voicemail answering must not ring the customer.
+    const gather = response.gather({
+      numDigits: 1,
+      timeout: 8,
+      action: url(callbackRoutes.connect, callbackId, attempt),
+      method: "POST"
+    })
+    gather.say(
+      `${settings?.whisper?.(callback) ?? `Callback to a customer${callback.note ? ` about: ${callback.note}` : ""}.`} Press 1 to call them now.`
     )
+    response.say("No key was pressed. Goodbye.")
+    response.hangup()
+    return response
+  }
+
+  const connectTwiml = async (
+    callbackId: string,
+    attempt: number,
+    params: Readonly<Record<string, string>>
+  ) => {
+    const response = new twilio.twiml.VoiceResponse()
+    const callback = await current(callbackId)
+    if (callback?.state !== "in_progress" || params.Digits !== "1") {
+      response.say(
+        callback?.state === "in_progress"
+          ? "The call was not connected. Goodbye."
+          : "This callback is no longer waiting. Goodbye."
+      )
+      response.hangup()
+      return response
+    }
+    await setStage(callbackId, attempt, "customer")
     const dial = response.dial({
       timeout: ringSeconds,
       action: url(callbackRoutes.bridge, callbackId, attempt),
@@ -252,6 +287,12 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     dial.number(callback.phone)
     return response
   }
+
+  const setStage = (callbackId: string, attempt: number, stage: NonNullable<Pending["stage"]>) =>
+    inTurn(callbackId, async () => {
+      const pending = await pendingOf(callbackId)
+      if (pending?.attempt === attempt) await setPending(callbackId, { ...pending, stage })
+    })
 
   const bridgeTwiml = async (callbackId: string, params: Readonly<Record<string, string>>) => {
     const response = new twilio.twiml.VoiceResponse()
@@ -286,7 +327,7 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
       const pending = await pendingOf(callbackId)
       // A duplicate or late status of an attempt this dialer has already moved past.
       if (pending !== undefined && pending.attempt > attempt) return
-      await afterFailure(callbackId, attempt, attemptFailure(params.CallStatus))
+      await afterFailure(callbackId, attempt, attemptFailure(params.CallStatus, pending?.stage))
     })
   }
 
@@ -319,7 +360,7 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     },
     owns: (pathname) => {
       const path = pathname.replace(/\/$/, "")
-      for (const key of ["answer", "bridge", "status"] as const)
+      for (const key of ["answer", "connect", "bridge", "status"] as const)
         if (path.endsWith(callbackRoutes[key])) return key
       return undefined
     },
@@ -331,6 +372,7 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
       if (!hub)
         throw Object.assign(new Error("[dialogi/voice] callbacks not attached"), { _tag: "NotStarted" })
       if (route === "answer") return (await answerTwiml(callbackId, attempt)).toString()
+      if (route === "connect") return (await connectTwiml(callbackId, attempt, params)).toString()
       if (route === "bridge") return (await bridgeTwiml(callbackId, params)).toString()
       await onStatus(callbackId, attempt, params)
       return new twilio.twiml.VoiceResponse().toString()

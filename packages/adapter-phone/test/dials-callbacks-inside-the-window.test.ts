@@ -159,9 +159,16 @@ describe("callbacks", () => {
     // The agent answers: the TwiML dials the customer, with the Twilio number as caller id.
     // Twilio may reach either instance; the other one answers here.
     const answer = await twilioCalls(other, answerUrl, "callback-agent-answered")
-    expect(answer.children.map((c) => c.name)).toEqual(["Say", "Dial"])
-    expect(answer.children[0]!.text).toContain("order 1234")
-    const dial = answer.children[1]!
+    expect(answer.children.map((c) => c.name)).toEqual(["Gather", "Say", "Hangup"])
+    const gather = answer.children[0]!
+    expect(gather.attributes).toMatchObject({ numDigits: "1", method: "POST" })
+    expect(gather.children[0]!.text).toContain("order 1234")
+    // The agent presses 1 (a voicemail answering would not).
+    const connect = await twilioCalls(other, gather.attributes.action!, "callback-agent-answered", {
+      Digits: "1"
+    })
+    expect(connect.children.map((c) => c.name)).toEqual(["Dial"])
+    const dial = connect.children[0]!
     expect(dial.attributes).toMatchObject({ callerId, timeout: "20", method: "POST" })
     expect(dial.children.map((c) => [c.name, c.text])).toEqual([["Number", customer]])
 
@@ -204,7 +211,9 @@ describe("callbacks", () => {
     expect(api.calls[1]!.params.Url![0]).toContain("attempt=2")
     // Attempt 2: the agent answers, the customer does not.
     const answer = await twilioCalls(instance, api.calls[1]!.params.Url![0]!, "callback-agent-answered")
-    const bridgeUrl = answer.children.find((c) => c.name === "Dial")!.attributes.action!
+    const connectUrl = answer.children.find((c) => c.name === "Gather")!.attributes.action!
+    const connect = await twilioCalls(instance, connectUrl, "callback-agent-answered", { Digits: "1" })
+    const bridgeUrl = connect.children.find((c) => c.name === "Dial")!.attributes.action!
     const afterBridge = await twilioCalls(instance, bridgeUrl, "callback-bridge", {
       DialCallStatus: "no-answer",
       DialCallDuration: "0"
@@ -269,6 +278,32 @@ describe("callbacks", () => {
     expect(lookup?.violations).toEqual([])
     expect(api.calls[1]!.params.Url![0]).toContain("attempt=2")
     expect((await restarted.hub.callbacks.get(callback.id)).state).toBe("in_progress")
+  })
+
+  it("an agent's voicemail answering (no key pressed) does not ring the customer; the attempt counts as failed", async () => {
+    const { database, api, start } = await setUp({ maxAttempts: 1 })
+    const instance = await start(await database.open())
+    const conversationId = await customerWrites(instance)
+    const from = Date.now() + 200
+    const callback = await instance.hub.callbacks.schedule(conversationId, {
+      window: { from, to: from + 60_000 },
+      phone: customer
+    })
+    await waitFor("the call", () => api.calls.length === 1)
+    const answer = await twilioCalls(instance, api.calls[0]!.params.Url![0]!, "callback-agent-answered")
+    const connectUrl = answer.children.find((c) => c.name === "Gather")!.attributes.action!
+    // Twilio falls through the Gather to the next verbs without calling its action; a stray
+    // action without the key connects nothing either.
+    const stray = await twilioCalls(instance, connectUrl, "callback-agent-answered", { Digits: "#" })
+    expect(stray.children.map((c) => c.name)).toEqual(["Say", "Hangup"])
+    await twilioCalls(instance, api.calls[0]!.params.StatusCallback![0]!, "callback-status")
+    await waitFor(
+      "the miss",
+      async () => (await instance.hub.callbacks.get(callback.id)).state !== "in_progress"
+    )
+    expect((await instance.hub.callbacks.get(callback.id)).missedReason).toBe(
+      "the agent did not press 1 (a voicemail answered?) (attempt 1 of 1)"
+    )
   })
 
   it("answers a callback webhook with a forged signature with 403 and dials nothing", async () => {
