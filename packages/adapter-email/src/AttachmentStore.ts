@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 
 /** One file to keep, as it came out of the mail. */
@@ -11,11 +11,17 @@ export interface AttachmentInput {
 
 /**
  * Where attachment bytes go; the message keeps only the returned `ref`. Pluggable so a host can
- * put files in S3 or its own blob store: two methods, plain Promises.
+ * put files in S3 or its own blob store: plain Promises, `delete` optional.
  */
 export interface AttachmentStore {
   readonly put: (attachment: AttachmentInput) => Promise<string>
   readonly get: (ref: string) => Promise<Uint8Array | undefined>
+  /**
+   * Removes a file no message refers to. Files are written before the hub decides on a mail, so
+   * a mail an ingest hook vetoes, a duplicate, or one the hub refuses leaves files behind unless
+   * the store can delete them. Deleting an unknown ref is not an error.
+   */
+  readonly delete?: (ref: string) => Promise<void>
 }
 
 /** Keeps attachments in memory; for tests and short-lived demos. */
@@ -27,8 +33,17 @@ export const memoryAttachmentStore = (): AttachmentStore => {
       files.set(ref, a.content)
       return ref
     },
-    get: async (ref) => files.get(ref)
+    get: async (ref) => files.get(ref),
+    delete: async (ref) => {
+      files.delete(ref)
+    }
   }
+}
+
+// Only names this store made: a ref is data from the message store, never a path to follow.
+const fileName = (ref: string) => {
+  const name = ref.startsWith("file:") ? ref.slice(5) : undefined
+  return name !== undefined && /^[0-9a-f-]{36}$/.test(name) ? name : undefined
 }
 
 /** Keeps attachments as files under `directory` (the default store); refs are `file:<name>`. */
@@ -41,11 +56,15 @@ export const fileAttachmentStore = (directory: string): AttachmentStore => ({
     return `file:${name}`
   },
   get: async (ref) => {
-    const name = ref.startsWith("file:") ? ref.slice(5) : undefined
-    if (name === undefined || !/^[0-9a-f-]{36}$/.test(name)) return undefined
+    const name = fileName(ref)
+    if (name === undefined) return undefined
     return readFile(join(directory, name)).then(
       (b) => new Uint8Array(b),
       () => undefined
     )
+  },
+  delete: async (ref) => {
+    const name = fileName(ref)
+    if (name !== undefined) await rm(join(directory, name), { force: true })
   }
 })

@@ -81,10 +81,25 @@ export const ingestMail = async (
   if (parsed.displayText.length > 0) parts.push({ _tag: "text", text: parsed.displayText })
   if (parsed.html !== undefined) parts.push({ _tag: "html", html: parsed.html })
   const skipped: Array<{ filename: string | undefined; size: number }> = []
+  const written: Array<string> = []
   const keep = async (file: { filename: string | undefined; contentType: string; content: Uint8Array }) => {
-    if (file.content.byteLength <= deps.maxAttachmentBytes) return deps.attachments.put(file)
-    skipped.push({ filename: file.filename, size: file.content.byteLength })
-    return undefined
+    if (file.content.byteLength > deps.maxAttachmentBytes) {
+      skipped.push({ filename: file.filename, size: file.content.byteLength })
+      return undefined
+    }
+    const ref = await deps.attachments.put(file)
+    written.push(ref)
+    return ref
+  }
+  // The files go to the store before the hub decides; when no message ends up referring to them
+  // (a veto, a duplicate, a refusal, a failed commit) they are removed again.
+  const discardWritten = async () => {
+    const remove = deps.attachments.delete
+    if (remove === undefined) return
+    for (const ref of written.splice(0))
+      await remove(ref).catch((e: unknown) =>
+        context.log("warn", `[dialogi/email] could not delete unused attachment ${ref}`, { error: String(e) })
+      )
   }
   for (const file of parsed.attachments) {
     const ref = await keep(file)
@@ -135,14 +150,20 @@ export const ingestMail = async (
       ...(skipped.length > 0 ? { skippedAttachments: skipped } : {})
     }
   }
-  const receipt = await context.ingest(envelope).catch((e: unknown) => {
+  const receipt = await context.ingest(envelope).catch(async (e: unknown) => {
     // A veto is final and already recorded by the hub: were it thrown, the watcher would keep its
     // cursor before this mail, re-read it on every poll (recording the veto again each time) and
     // never reach the mail behind it.
     if (isHookVetoed(e)) return e
+    await discardWritten()
     throw e
   })
-  if (isHookVetoed(receipt)) return { kind: "vetoed", hook: receipt.hook, reason: receipt.reason }
+  if (isHookVetoed(receipt)) {
+    await discardWritten()
+    return { kind: "vetoed", hook: receipt.hook, reason: receipt.reason }
+  }
+  // A duplicate keeps the files of the copy stored first.
+  if (receipt.duplicate) await discardWritten()
   await deps.ledger.record(receipt.conversationId, parsed.messageId, parsed.subject, [
     ...parsed.thread.references,
     ...parsed.thread.inReplyTo

@@ -2,6 +2,7 @@ import { createHub, type DialogiHub, type IngestHook, MemoryStore } from "@dialo
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
+  type AttachmentStore,
   createEmailAdapter,
   type EmailAdapter,
   type HealthEvent,
@@ -12,6 +13,7 @@ import {
   customerMail,
   eventually,
   imapAccount,
+  mailWithAttachment,
   plainSmtp,
   rawMailRequest,
   startDovecot,
@@ -32,6 +34,21 @@ let smtp: Awaited<ReturnType<typeof startSmtpRecorder>>
 let hub: DialogiHub
 let adapter: EmailAdapter
 const health: Array<HealthEvent> = []
+/** Refs in the attachment store right now: what a vetoed mail must not leave behind. */
+const liveRefs = new Set<string>()
+const memory = memoryAttachmentStore()
+const attachments: AttachmentStore = {
+  put: async (a) => {
+    const ref = await memory.put(a)
+    liveRefs.add(ref)
+    return ref
+  },
+  get: memory.get,
+  delete: async (ref) => {
+    await memory.delete!(ref)
+    liveRefs.delete(ref)
+  }
+}
 
 beforeAll(async () => {
   dovecot = await startDovecot()
@@ -48,7 +65,7 @@ beforeAll(async () => {
     },
     smtp: plainSmtp(smtp.port),
     state: memoryKeyValueStore(),
-    attachments: { store: memoryAttachmentStore() },
+    attachments: { store: attachments },
     onHealth: (e) => health.push(e)
   })
   hub = await createHub({
@@ -95,7 +112,7 @@ describe("mail an ingest hook vetoed", () => {
   it("IMAP: counts as processed (marked \\Seen, cursor moves past it, mail behind it is stored), vetoed once", async () => {
     await dovecot.deliver(
       "support@example.com",
-      customerMail({ messageId: "spam-1@customer.example", body: "Casino bonus, click now" })
+      mailWithAttachment({ messageId: "spam-1@customer.example", body: "Casino bonus, click now" })
     )
     await dovecot.deliver("support@example.com", customerMail({ messageId: "real-1@customer.example" }))
     // The mail behind the vetoed one is reached: the watcher did not stop at the veto.
@@ -119,6 +136,8 @@ describe("mail an ingest hook vetoed", () => {
     expect(flags.get("<spam-1@customer.example>")).toContain("\\Seen")
     expect(flags.get("<real-1@customer.example>")).toContain("\\Seen")
     expect(await adapter.quarantined()).toEqual([])
+    // Its attachment and original html were written before the veto, and removed after it.
+    expect(liveRefs.size).toBe(0)
   })
 
   it("raw-mail webhook: answers 200 with the veto (the sender does not retry), stores nothing, one veto", async () => {
@@ -126,7 +145,7 @@ describe("mail an ingest hook vetoed", () => {
     const response = await adapter.handleWebhook!(
       rawMailRequest(
         webhookSecret,
-        customerMail({ messageId: "spam-2@customer.example", body: "More CASINO offers" })
+        mailWithAttachment({ messageId: "spam-2@customer.example", body: "More CASINO offers" })
       )
     )
     expect(response.status).toBe(200)
@@ -135,5 +154,6 @@ describe("mail an ingest hook vetoed", () => {
     const after = await vetoes()
     expect(after).toHaveLength(before + 1)
     expect(after.at(-1)).toMatchObject({ providerMessageId: "spam-2@customer.example" })
+    expect(liveRefs.size).toBe(0)
   })
 })

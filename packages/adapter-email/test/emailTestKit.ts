@@ -225,6 +225,39 @@ export const customerMail = (fields: {
     ""
   ].join("\r\n")
 
+/** A customer mail with text, html and a small PDF attachment, as a mail program sends it. */
+export const mailWithAttachment = (fields: { messageId: string; from?: string; body?: string }) =>
+  [
+    `From: ${fields.from ?? "Anna Virtanen <anna@customer.example>"}`,
+    "To: support@example.com",
+    "Subject: Invoice attached",
+    "Date: Sat, 01 Mar 2025 10:00:00 +0000",
+    `Message-ID: <${fields.messageId}>`,
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/mixed; boundary="mixed"',
+    "",
+    "--mixed",
+    'Content-Type: multipart/alternative; boundary="alt"',
+    "",
+    "--alt",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    fields.body ?? "Here is the invoice.",
+    "--alt",
+    "Content-Type: text/html; charset=utf-8",
+    "",
+    `<p>${fields.body ?? "Here is the invoice."}</p>`,
+    "--alt--",
+    "--mixed",
+    'Content-Type: application/pdf; name="invoice.pdf"',
+    'Content-Disposition: attachment; filename="invoice.pdf"',
+    "Content-Transfer-Encoding: base64",
+    "",
+    Buffer.from("%PDF-1.4\n%%EOF\n").toString("base64"),
+    "--mixed--",
+    ""
+  ].join("\r\n")
+
 /** A signed raw-mail webhook request, as an MTA pipe would post it. */
 export const rawMailRequest = (secret: string, raw: string) => {
   const bytes = new TextEncoder().encode(raw)
