@@ -16,6 +16,11 @@ export interface FacebookPageConfig {
    * days after the customer's last message with the HUMAN_AGENT tag.
    */
   readonly humanAgent?: boolean | undefined
+  /**
+   * The app may read people's names through the User Profile API for this page (Business Asset
+   * User Profile Access): a new contact gets its Facebook name. Default false: no lookups.
+   */
+  readonly userProfile?: boolean | undefined
 }
 
 /**
@@ -79,6 +84,7 @@ export interface ResolvedPage {
   readonly pageId: string
   readonly pageAccessToken: Redacted.Redacted<string>
   readonly humanAgent: boolean
+  readonly userProfile: boolean
 }
 
 /** The Graph API version this package was written and tested against. */
@@ -105,7 +111,8 @@ export const resolveConfig = (config: FacebookAdapterConfig): ResolvedConfig => 
     pages.set(page.pageId, {
       pageId: page.pageId,
       pageAccessToken: wrap(page.pageAccessToken),
-      humanAgent: page.humanAgent ?? false
+      humanAgent: page.humanAgent ?? false,
+      userProfile: page.userProfile ?? false
     })
   }
   const graphVersion = config.graphVersion ?? defaultGraphVersion

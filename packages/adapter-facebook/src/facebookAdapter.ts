@@ -7,6 +7,7 @@ import { messengerCapabilities } from "./capabilities.js"
 import { type FacebookAdapterConfig, type ResolvedPage, resolveConfig } from "./config.js"
 import { type BridgedHub, type FollowHubOptions, type HubFollower, makeHubBridge } from "./hubBridge.js"
 import { makeOutboundLedger } from "./OutboundLedger.js"
+import { makeProfileNames } from "./profileNames.js"
 import { makeLastInbound, sendPolicy } from "./replyWindow.js"
 import {
   type MetaMessage,
@@ -169,6 +170,9 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
       lastInbound,
       owners,
       conversations,
+      profiles: makeProfileNames(config, (message, data) =>
+        context?.log("info", `[dialogi/${channel}] ${message}`, data)
+      ),
       context: () => context,
       onHandover: () => bridge?.onHandover
     }),

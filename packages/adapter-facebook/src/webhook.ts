@@ -7,6 +7,7 @@ import type { ResolvedConfig } from "./config.js"
 import { toEnvelope, toOutboundRecord } from "./inbound.js"
 import type { OutboundLedger } from "./OutboundLedger.js"
 import { MalformedPayload, type MessengerEvent, parseWebhook } from "./parse.js"
+import type { ProfileNames } from "./profileNames.js"
 import type { LastInbound } from "./replyWindow.js"
 import { ownMetadataPrefix } from "./send.js"
 import { signatureHeader, verifySignature } from "./signature.js"
@@ -18,6 +19,7 @@ export interface WebhookState {
   readonly lastInbound: LastInbound
   readonly owners: ThreadOwners
   readonly conversations: ConversationIndex
+  readonly profiles: ProfileNames
   readonly context: () => AdapterContext | undefined
   /** The hub bridge's reaction to a committed thread-control event, when the host follows the hub. */
   readonly onHandover: () =>
@@ -91,6 +93,13 @@ export const makeWebhookHandler =
         error: `[dialogi/${config.channel}] webhook for unconfigured page(s) ${unknown.join(", ")}`
       })
 
+    // Profile lookups of the batch run side by side (each person once per process), so that
+    // new people cost one round trip together, not one each, before Meta gets its answer.
+    for (const event of events) {
+      const page = config.pages.get(event.pageId)
+      if ((event._tag === "message" || event._tag === "postback") && page?.userProfile)
+        void state.profiles.lookup(page, event.psid)
+    }
     const forHost: MessengerEvent[] = []
     try {
       for (const event of events) await apply(config, state, context, event, forHost)
@@ -167,8 +176,18 @@ const apply = async (
   switch (event._tag) {
     case "message":
     case "postback": {
-      const envelope = toEnvelope(channel, event)
-      if (!envelope) return
+      const bare = toEnvelope(channel, event)
+      if (!bare) return
+      const page = config.pages.get(event.pageId)
+      const profile = page?.userProfile ? await state.profiles.lookup(page, event.psid) : undefined
+      // The hub names a contact from the message that creates it; later names are ignored.
+      const envelope = profile
+        ? {
+            ...bare,
+            from: { ...bare.from, name: profile.name },
+            metadata: { ...bare.metadata, ...(profile.profilePic ? { profilePic: profile.profilePic } : {}) }
+          }
+        : bare
       const receipt = await ingest(context, envelope)
       if (receipt) state.conversations.note(formatAddress(event), receipt.conversationId)
       state.lastInbound.note(formatAddress(event), event.timestamp)

@@ -15,7 +15,27 @@ export interface GraphRequest {
 export interface MockPage {
   readonly token: string
   readonly humanAgent: boolean
+  /** The app has Business Asset User Profile Access for this page. */
+  readonly userProfile?: boolean
 }
+
+/** A person as the User Profile API knows them. */
+export interface MockProfile {
+  readonly first_name: string
+  readonly last_name: string
+  readonly profile_pic: string
+}
+
+const profileFieldNames = new Set([
+  "id",
+  "name",
+  "first_name",
+  "last_name",
+  "profile_pic",
+  "locale",
+  "timezone",
+  "gender"
+])
 
 /** A scripted failure: Meta's error object and the HTTP status it comes with. */
 export interface MockFailure {
@@ -78,6 +98,7 @@ export const startGraphServer = async (version: string, pages: ReadonlyArray<Moc
   /** Failures waiting for a request to one endpoint (`messages`, `message_attachments`, ...). */
   const endpointFailures = new Map<string, MockFailure[]>()
   const lastCustomerMessage = new Map<string, number>()
+  const profiles = new Map<string, MockProfile>()
   /** Uploaded attachments by id: their type, what the file said it was, and its bytes. */
   const uploads = new Map<
     string,
@@ -193,6 +214,24 @@ export const startGraphServer = async (version: string, pages: ReadonlyArray<Moc
       return answer(res, 400, {
         error: oauth("Invalid OAuth access token - Cannot parse access token", 190).error
       })
+    const person = new RegExp(`^/${version.replace(".", "\\.")}/(\\d+)$`).exec(url.pathname)
+    if (req.method === "GET" && person) {
+      const fields = (url.searchParams.get("fields") ?? "").split(",").filter((f) => f !== "")
+      const unknown = fields.find((f) => !profileFieldNames.has(f))
+      if (fields.length === 0 || unknown !== undefined)
+        return answer(res, 400, {
+          error: oauth(`(#100) Tried accessing nonexisting field (${unknown ?? "fields"})`, 100).error
+        })
+      if (!page.userProfile)
+        return answer(res, 403, {
+          error: oauth("(#230) Requires Business Asset User Profile Access", 230).error
+        })
+      const profile = profiles.get(person[1]!)
+      if (!profile)
+        return answer(res, 400, { error: oauth("No profile available for this user.", 2018218).error })
+      const known: Record<string, unknown> = { id: person[1], ...profile }
+      return answer(res, 200, Object.fromEntries(fields.filter((f) => f in known).map((f) => [f, known[f]])))
+    }
     const prefix = `/${version}/me/`
     if (!url.pathname.startsWith(prefix))
       return answer(res, 404, { error: oauth("Unknown path components", 2500).error })
@@ -256,6 +295,8 @@ export const startGraphServer = async (version: string, pages: ReadonlyArray<Moc
       endpointFailures.set(endpoint, [...(endpointFailures.get(endpoint) ?? []), failure]),
     /** Tells the mock when the customer last wrote, for its window checks. */
     customerWrote: (psid: string, at: number) => lastCustomerMessage.set(psid, at),
+    /** Makes the User Profile API know a person. */
+    profile: (psid: string, profile: MockProfile) => profiles.set(psid, profile),
     /** What was uploaded under an attachment id. */
     uploaded: (attachmentId: string) => uploads.get(attachmentId),
     close: async () => {

@@ -12,7 +12,7 @@ export const address = `${pageId}:${psid}`
 export const pageBotAppId = "7777777777"
 export const graphVersion = "v24.0"
 export const mockPages = [
-  { token: "page-token-1", humanAgent: true },
+  { token: "page-token-1", humanAgent: true, userProfile: true },
   { token: "page-token-3", humanAgent: false }
 ]
 
