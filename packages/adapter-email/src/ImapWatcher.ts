@@ -88,19 +88,41 @@ export const syncMailbox = async (
         if (message.source && message.uid > cursor.lastUid)
           fetched.push({ uid: message.uid, source: message.source })
       fetched.sort((a, b) => a.uid - b.uid)
-      for (const message of fetched) {
-        await deps.handle(message.source, { mailbox: deps.mailbox, uid: message.uid, uidValidity })
-        cursor = { uidValidity, lastUid: message.uid }
-        await deps.state.set(key, JSON.stringify(cursor))
-        stored += 1
+      const processed: Array<number> = []
+      try {
+        for (const message of fetched) {
+          await deps.handle(message.source, { mailbox: deps.mailbox, uid: message.uid, uidValidity })
+          cursor = { uidValidity, lastUid: message.uid }
+          await deps.state.set(key, JSON.stringify(cursor))
+          processed.push(message.uid)
+          stored += 1
+        }
+      } finally {
+        // Also when a later mail of the batch failed: the cursor is already past these.
+        if (processed.length > 0 && client.usable) await afterProcessed(client, deps, processed)
       }
-      if (deps.account.afterIngest === "seen" && fetched.length > 0)
-        await client.messageFlagsAdd(fetched.map((m) => m.uid).join(","), ["\\Seen"], { uid: true })
     }
     return { stored, lastUid: cursor.lastUid }
   } finally {
     lock.release()
   }
+}
+
+/**
+ * Flags or moves mail the hub has committed. Runs after the cursor moved past it, so a failure
+ * here never makes a mail be read twice; at worst it stays where it was, unflagged.
+ */
+const afterProcessed = async (
+  client: ImapFlow,
+  deps: Pick<WatcherDeps, "account" | "mailbox">,
+  uids: ReadonlyArray<number>
+) => {
+  const after = deps.account.afterIngest ?? "none"
+  if (after === "none") return
+  const range = uids.join(",")
+  if (after === "seen" || after.seen === true) await client.messageFlagsAdd(range, ["\\Seen"], { uid: true })
+  if (typeof after === "object" && after.moveTo !== deps.mailbox)
+    await client.messageMove(range, after.moveTo, { uid: true })
 }
 
 const isAuthFailure = (e: unknown) =>
@@ -155,6 +177,9 @@ export const watchMailbox = (deps: WatcherDeps) => {
     try {
       await current.connect()
       deps.onHealth({ kind: "connected", mailbox })
+      const after = account.afterIngest
+      // Created once up front: a MOVE into a missing folder fails, and the mail would stay put.
+      if (typeof after === "object" && after.moveTo !== mailbox) await current.mailboxCreate(after.moveTo)
       await current.mailboxOpen(mailbox)
       current.on("exists", () => syncSoon(current))
       deps.onHealth({ kind: current.capabilities.has("IDLE") ? "idle" : "polling", mailbox })

@@ -2,6 +2,9 @@ import type { AttachmentStore } from "./AttachmentStore.js"
 import type { HealthEvent } from "./health.js"
 import type { KeyValueStore } from "./KeyValueStore.js"
 
+/** What happens to a processed mail in the mailbox; see {@link ImapAccountConfig.afterIngest}. */
+export type AfterIngest = "none" | "seen" | { readonly moveTo: string; readonly seen?: boolean }
+
 /** One IMAP account to read from; each of its mailboxes gets its own cursor and connection. */
 export interface ImapAccountConfig {
   readonly host: string
@@ -22,8 +25,13 @@ export interface ImapAccountConfig {
   readonly maxIdleTimeMs?: number
   /** Reconnect backoff; doubles from `initialMs` to `maxMs` (defaults 1 s and 60 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
-  /** What to do with a mail once it is stored: leave it (default) or flag it \Seen. */
-  readonly afterIngest?: "none" | "seen"
+  /**
+   * What to do with a mail once it is processed (stored, applied as a bounce, vetoed by a hook,
+   * or quarantined; always after the hub committed and the cursor moved past it): leave it
+   * (default), flag it \Seen, or move it to a folder (created if missing), optionally flagging it
+   * \Seen first. Moved mail can still be re-read with `backfill({ mailbox })`.
+   */
+  readonly afterIngest?: AfterIngest
   /** Mails fetched per round trip (default 50): bounds memory during a large backlog. */
   readonly batchSize?: number
 }
