@@ -5,6 +5,7 @@ import { uploadAttachment } from "./attachmentUpload.js"
 import { makeConversationIndex } from "./ConversationIndex.js"
 import { messengerCapabilities } from "./capabilities.js"
 import { type FacebookAdapterConfig, type ResolvedPage, resolveConfig } from "./config.js"
+import { makeHandledMessages } from "./HandledMessages.js"
 import { type BridgedHub, type FollowHubOptions, type HubFollower, makeHubBridge } from "./hubBridge.js"
 import { makeOutboundLedger } from "./OutboundLedger.js"
 import { makeProfileNames } from "./profileNames.js"
@@ -170,6 +171,7 @@ export const createFacebookAdapter = (options: FacebookAdapterConfig): FacebookA
       lastInbound,
       owners,
       conversations,
+      handled: makeHandledMessages(),
       profiles: makeProfileNames(config, (message, data) =>
         context?.log("info", `[dialogi/${channel}] ${message}`, data)
       ),

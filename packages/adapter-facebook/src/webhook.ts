@@ -4,6 +4,7 @@ import { Redacted } from "effect"
 import { formatAddress } from "./address.js"
 import type { ConversationIndex } from "./ConversationIndex.js"
 import type { ResolvedConfig } from "./config.js"
+import type { HandledMessages } from "./HandledMessages.js"
 import { toEnvelope, toOutboundRecord } from "./inbound.js"
 import type { OutboundLedger } from "./OutboundLedger.js"
 import { MalformedPayload, type MessengerEvent, parseWebhook } from "./parse.js"
@@ -20,6 +21,7 @@ export interface WebhookState {
   readonly owners: ThreadOwners
   readonly conversations: ConversationIndex
   readonly profiles: ProfileNames
+  readonly handled: HandledMessages
   readonly context: () => AdapterContext | undefined
   /** The hub bridge's reaction to a committed thread-control event, when the host follows the hub. */
   readonly onHandover: () =>
@@ -129,15 +131,24 @@ export const makeWebhookHandler =
     return new Response("EVENT_RECEIVED", { status: 200, headers: { "content-type": "text/plain" } })
   }
 
-const ingest = async (context: AdapterContext, envelope: Parameters<AdapterContext["ingest"]>[0]) => {
+const ingest = async (
+  context: AdapterContext,
+  handled: HandledMessages,
+  envelope: Parameters<AdapterContext["ingest"]>[0]
+) => {
   try {
-    return await context.ingest(envelope)
+    const receipt = await context.ingest(envelope)
+    handled.add(envelope.providerMessageId)
+    return receipt
   } catch (error) {
     // An ingest hook refused the message and the hub recorded that (hook.ingest_vetoed): the event
     // is handled, the rest of the batch goes on and Meta gets its 200. Retrying would only record
     // the same veto again. The person still wrote to the page, so the reply window and thread
     // ownership are updated as for any message.
-    if (isHookVetoed(error)) return undefined
+    if (isHookVetoed(error)) {
+      handled.add(envelope.providerMessageId)
+      return undefined
+    }
     const tag = tagOf(error)
     if (tag === "InvalidInput" || tag === "InvalidAddress")
       throw new Rejected(
@@ -178,6 +189,8 @@ const apply = async (
     case "postback": {
       const bare = toEnvelope(channel, event)
       if (!bare) return
+      // A retried batch: this one got its answer already (stored or vetoed); hooks ran once.
+      if (state.handled.has(bare.providerMessageId)) return
       const page = config.pages.get(event.pageId)
       const profile = page?.userProfile ? await state.profiles.lookup(page, event.psid) : undefined
       // The hub names a contact from the message that creates it; later names are ignored.
@@ -188,7 +201,7 @@ const apply = async (
             metadata: { ...bare.metadata, ...(profile.profilePic ? { profilePic: profile.profilePic } : {}) }
           }
         : bare
-      const receipt = await ingest(context, envelope)
+      const receipt = await ingest(context, state.handled, envelope)
       if (receipt) state.conversations.note(formatAddress(event), receipt.conversationId)
       state.lastInbound.note(formatAddress(event), event.timestamp)
       // Standby: another app owns the thread; remember it so that replies are refused.

@@ -1,8 +1,15 @@
-import type { IngestHook } from "@dialogi/core"
+import { type AdapterContext, createHub, type IngestHook, MemoryStore, StoreError } from "@dialogi/core"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type GraphServer, startGraphServer } from "./graphServer.js"
 import { received, startHub } from "./hubHarness.js"
 import { address, graphVersion, makeAdapter, mockPages, signed, textMessage } from "./meta.js"
+
+const batchOf = (...bodies: string[]) =>
+  JSON.stringify({
+    object: "page",
+    entry: bodies.flatMap((b) => (JSON.parse(b) as { entry: unknown[] }).entry)
+  })
 
 let graph: GraphServer
 beforeAll(async () => {
@@ -46,6 +53,52 @@ describe("a message an ingest hook vetoed", () => {
           address
         })
       ])
+    } finally {
+      await hub.close()
+    }
+  })
+
+  it("is not vetoed again, nor are the hooks of stored messages run again, when Meta retries the batch", async () => {
+    const runs = new Map<string, number>()
+    const counting: IngestHook = {
+      name: "counting",
+      run: (m) => void runs.set(m.providerMessageId, (runs.get(m.providerMessageId) ?? 0) + 1)
+    }
+    const adapter = makeAdapter(graph)
+    // The store fails once for the batch's last message, so the batch answers 503 and Meta
+    // sends it again whole.
+    let failed = false
+    const flaky = (context: AdapterContext): AdapterContext => ({
+      ...context,
+      ingest: async (envelope) => {
+        if (envelope.providerMessageId === "m_later" && !failed) {
+          failed = true
+          throw new StoreError({ message: "connection lost", transient: true })
+        }
+        return context.ingest(envelope)
+      }
+    })
+    const hub = await createHub({
+      store: await Effect.runPromise(MemoryStore.makeMemoryStore()),
+      adapters: [{ ...adapter, start: (context) => adapter.start!(flaky(context)) }],
+      runWorkers: false,
+      hooks: { ingest: [noCasino, counting] },
+      log: () => {}
+    })
+    try {
+      const batch = batchOf(
+        textMessage("m_spam_again", "casino night!"),
+        textMessage("m_kept", "Where is my order?"),
+        textMessage("m_later", "Hello?")
+      )
+      expect((await adapter.handleWebhook(signed(batch))).status).toBe(503)
+      expect((await adapter.handleWebhook(signed(batch))).status).toBe(200)
+
+      expect((await received(hub)).map((m) => m.providerMessageId)).toEqual(["m_kept", "m_later"])
+      const vetoes = (await hub.events.after(0)).filter((e) => e.body._tag === "hook.ingest_vetoed")
+      expect(vetoes).toHaveLength(1)
+      // noCasino vetoes first, so the counting hook never saw the spam.
+      expect(Object.fromEntries(runs)).toEqual({ m_kept: 1, m_later: 1 })
     } finally {
       await hub.close()
     }
