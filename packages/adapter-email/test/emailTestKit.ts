@@ -82,9 +82,17 @@ export const startDovecot = async () => {
     dir,
     imapPort,
     lmtpPort,
-    /** Delivers one raw mail to a mailbox, exactly as an MTA hands it to Dovecot. */
-    deliver: (to: string, raw: string, from = "sender@customer.example") =>
-      lmtp.sendMail({ envelope: { from, to }, raw }),
+    /**
+     * Delivers one raw mail to a mailbox, exactly as an MTA hands it to Dovecot. Rejects unless
+     * Dovecot took it: over LMTP a refusal after DATA (e.g. "451 Shutting down" during a
+     * restart) is per recipient, and nodemailer resolves with it in `rejected` instead.
+     */
+    deliver: async (to: string, raw: string, from = "sender@customer.example") => {
+      const info = await lmtp.sendMail({ envelope: { from, to }, raw })
+      if (info.rejected.length > 0 || info.accepted.length === 0)
+        throw new Error(`LMTP delivery to ${to} refused: ${JSON.stringify(info.rejected)}`)
+      return info
+    },
     doveadm: (...args: string[]) => run("doveadm", ["-c", join(dir, "dovecot.conf"), ...args]),
     stop: async () => {
       lmtp.close()
