@@ -73,21 +73,70 @@ const sourceOf = (url: string, apiBaseUrl: string | undefined): string => {
   return new URL(`${parsed.pathname}${parsed.search}`, apiBaseUrl).href
 }
 
+/** One Twilio file copied, or kept as Twilio's reference and why. */
+export type MediaCopy =
+  | { readonly copied: true; readonly ref: string; readonly contentType: string; readonly size: number }
+  | { readonly copied: false; readonly reason: string }
+
 /**
- * Copies every MMS medium (attachment parts with a Twilio media URL) into the attachment store
- * and points the part at the copy. Twilio serves media with the account's Basic auth (when
- * "HTTP auth on media URLs" is on) and redirects to a signed storage URL; fetch drops the
- * Authorization header on that cross-origin redirect, as the storage side requires. A medium
- * that is too large or refused (4xx) stays a reference to Twilio and is listed in
- * `notCopied`; a network failure, timeout or Twilio 5xx throws {@link MediaFetchFailed} so the
- * webhook answers 503 and Twilio retries it.
+ * Copies one Twilio-hosted file (an MMS medium, a recording) into the attachment store. Twilio
+ * serves media with the account's Basic auth (when "HTTP auth on media URLs" is on) and
+ * redirects to a signed storage URL; fetch drops the Authorization header on that cross-origin
+ * redirect, as the storage side requires. Too large or refused (4xx): not copied, with the
+ * reason. A network failure, timeout or 5xx throws {@link MediaFetchFailed}, so the webhook
+ * answers 503 and Twilio retries it.
+ */
+export const copyTwilioMedia = async (
+  url: string,
+  contentType: string,
+  key: (type: string) => string,
+  options: MediaCopyOptions
+): Promise<MediaCopy> => {
+  const authorization = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString("base64")}`
+  const failed = (why: string) =>
+    new MediaFetchFailed(`[dialogi/${options.channel}] ${url} not copied: ${why}`)
+  let response: Response
+  try {
+    response = await fetch(sourceOf(url, options.apiBaseUrl), {
+      headers: { authorization },
+      redirect: "follow",
+      signal: AbortSignal.timeout(options.timeoutMs)
+    })
+  } catch (error) {
+    throw failed((error as Error).message)
+  }
+  if (response.status >= 500 || response.status === 429) {
+    await response.body?.cancel()
+    throw failed(`HTTP ${response.status}`)
+  }
+  if (!response.ok) {
+    await response.body?.cancel()
+    return { copied: false, reason: `HTTP ${response.status}` }
+  }
+  let body: Uint8Array
+  try {
+    body = await readLimited(response, options.maxBytes)
+  } catch (error) {
+    if (error instanceof TooLarge) return { copied: false, reason: `too large: ${error.message}` }
+    throw failed((error as Error).message)
+  }
+  const type = (response.headers.get("content-type") ?? contentType).split(";")[0]!.trim() || contentType
+  const stored = await options.store.put({ key: key(type), contentType: type, body })
+  return { copied: true, ref: stored.ref, contentType: type, size: body.byteLength }
+}
+
+/** The file extension the store key gets for a content type. */
+export const extensionOf = (contentType: string): string => extensions[contentType] ?? "bin"
+
+/**
+ * Copies every MMS medium (the attachment parts of an inbound SMS) and points each part at its
+ * copy; media that stay Twilio references are listed in `notCopied`.
  */
 export const copyInboundMedia = async (
   messageSid: string,
   parts: ReadonlyArray<MessagePart>,
   options: MediaCopyOptions
 ): Promise<{ parts: MessagePart[]; notCopied: MediaNotCopied[] }> => {
-  const authorization = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString("base64")}`
   const notCopied: MediaNotCopied[] = []
   const out: MessagePart[] = []
   const safeSid = messageSid.replace(/[^A-Za-z0-9_-]/g, "_")
@@ -97,53 +146,21 @@ export const copyInboundMedia = async (
       out.push(part)
       continue
     }
-    index++
-    const { ref, contentType } = part.attachment
-    let response: Response
-    try {
-      response = await fetch(sourceOf(ref, options.apiBaseUrl), {
-        headers: { authorization },
-        redirect: "follow",
-        signal: AbortSignal.timeout(options.timeoutMs)
-      })
-    } catch (error) {
-      throw new MediaFetchFailed(
-        `[dialogi/${options.channel}] media ${index} of ${messageSid} not fetched: ${(error as Error).message}`
-      )
-    }
-    if (response.status >= 500 || response.status === 429) {
-      await response.body?.cancel()
-      throw new MediaFetchFailed(
-        `[dialogi/${options.channel}] media ${index} of ${messageSid}: HTTP ${response.status}`
-      )
-    }
-    if (!response.ok) {
-      await response.body?.cancel()
-      notCopied.push({ index, reason: `HTTP ${response.status}` })
+    const at = ++index
+    const copy = await copyTwilioMedia(
+      part.attachment.ref,
+      part.attachment.contentType,
+      (type) => `${safeSid}/${at}.${extensionOf(type)}`,
+      options
+    )
+    if (!copy.copied) {
+      notCopied.push({ index: at, reason: copy.reason })
       out.push(part)
       continue
     }
-    let body: Uint8Array
-    try {
-      body = await readLimited(response, options.maxBytes)
-    } catch (error) {
-      if (!(error instanceof TooLarge))
-        throw new MediaFetchFailed(
-          `[dialogi/${options.channel}] media ${index} of ${messageSid}: ${(error as Error).message}`
-        )
-      notCopied.push({ index, reason: `too large: ${error.message}` })
-      out.push(part)
-      continue
-    }
-    const type = (response.headers.get("content-type") ?? contentType).split(";")[0]!.trim() || contentType
-    const stored = await options.store.put({
-      key: `${safeSid}/${index}.${extensions[type] ?? "bin"}`,
-      contentType: type,
-      body
-    })
     out.push({
       _tag: "attachment",
-      attachment: { ref: stored.ref, contentType: type, size: body.byteLength }
+      attachment: { ref: copy.ref, contentType: copy.contentType, size: copy.size }
     })
   }
   return { parts: out, notCopied }

@@ -55,6 +55,6 @@ export const createPhoneAdapters = (config: PhoneAdapterConfig): PhoneAdapters =
     now,
     ...(durable || config.optOutStore !== undefined ? {} : { volatileWarning: true })
   })
-  const voice = createVoiceAdapter({ config, client, state, callers, now })
+  const voice = createVoiceAdapter({ config, client, state, callers, attachmentStore, now })
   return { sms, voice, all: [sms, voice], attach: (hub) => voice.attach(hub), state }
 }

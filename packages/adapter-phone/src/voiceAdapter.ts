@@ -1,5 +1,6 @@
 import type {
   AdapterContext,
+  AttachmentRef,
   ChannelAdapter,
   DialogiHub,
   InboundEnvelopeInput,
@@ -7,12 +8,14 @@ import type {
 } from "@dialogi/core"
 import { isHookVetoed, SendFailed } from "@dialogi/core"
 import twilio from "twilio"
+import type { AttachmentStore } from "./AttachmentStore.js"
 import { callbackRoutes, makeCallbackDialer } from "./callbackDialer.js"
 import type { CallerConversations } from "./callerConversations.js"
 import { voiceCapabilities } from "./capabilities.js"
 import type { PhoneAdapterConfig } from "./config.js"
 import { expectedAnswerSentence } from "./expectedAnswer.js"
 import type { KeyValueStore } from "./KeyValueStore.js"
+import { copyTwilioMedia, extensionOf } from "./mediaCopy.js"
 import { MalformedWebhook, toE164 } from "./parse.js"
 import { errorResponse, ingestFailureResponse, twimlResponse } from "./responses.js"
 import { publicUrlOf, verifyTwilioRequest } from "./signature.js"
@@ -47,6 +50,8 @@ export interface VoiceAdapterDeps {
   readonly client: TwilioClient
   readonly state: KeyValueStore
   readonly callers: CallerConversations
+  /** Where recordings are copied; absent = they stay references to Twilio's URLs. */
+  readonly attachmentStore?: AttachmentStore | undefined
 }
 
 const routeOf = (pathname: string): keyof typeof voiceRoutes => {
@@ -187,6 +192,43 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): VoiceAdapter => {
     return voicemailTwiml(new twilio.twiml.VoiceResponse())
   }
 
+  /**
+   * The recording as an attachment ref: a copy in the attachment store when one is configured,
+   * else (or when the copy fails) Twilio's URL. A failed copy does not fail the webhook: the
+   * caller is still on the line for the Record action, and Twilio does not retry it anyway.
+   */
+  const recordingOf = async (params: Params): Promise<AttachmentRef> => {
+    // RecordingUrl has no extension; `.mp3` selects the format.
+    const twilioRef = { ref: `${params.RecordingUrl}.mp3`, contentType: "audio/mpeg" }
+    const store = deps.attachmentStore
+    if (!store) return twilioRef
+    const sid = (params.RecordingSid ?? params.RecordingUrl?.split("/").pop() ?? "recording").replace(
+      /[^A-Za-z0-9_-]/g,
+      "_"
+    )
+    try {
+      const copy = await copyTwilioMedia(
+        twilioRef.ref,
+        twilioRef.contentType,
+        (type) => `recordings/${sid}.${extensionOf(type)}`,
+        {
+          channel,
+          accountSid: config.accountSid,
+          authToken: config.authToken,
+          store,
+          maxBytes: config.attachments?.maxBytes ?? 5 * 1024 * 1024,
+          timeoutMs: config.attachments?.timeoutMs ?? 8_000,
+          apiBaseUrl: config.apiBaseUrl
+        }
+      )
+      if (copy.copied) return { ref: copy.ref, contentType: copy.contentType, size: copy.size }
+      context?.log("warn", `[dialogi/${channel}] recording ${sid} kept at Twilio: ${copy.reason}`)
+    } catch (error) {
+      context?.log("warn", `[dialogi/${channel}] recording ${sid} kept at Twilio`, error)
+    }
+    return twilioRef
+  }
+
   const onRecording = async (params: Params) => {
     const recordingUrl = params.RecordingUrl
     const duration = Number(params.RecordingDuration ?? "0")
@@ -203,9 +245,7 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): VoiceAdapter => {
           { ...call, event: "voicemail", durationSeconds: duration },
           {
             _tag: "voice",
-            // RecordingUrl has no extension; `.mp3` selects the format. Fetching needs the
-            // account's Basic auth: the ref is the URL, not yet a copy in an attachment store.
-            recording: { ref: `${recordingUrl}.mp3`, contentType: "audio/mpeg" },
+            recording: await recordingOf(params),
             durationSeconds: duration
           }
         ])
@@ -225,7 +265,7 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): VoiceAdapter => {
         envelope(params, "transcript", [
           {
             _tag: "voice",
-            recording: { ref: `${params.RecordingUrl}.mp3`, contentType: "audio/mpeg" },
+            recording: await recordingOf(params),
             transcript: params.TranscriptionText ?? ""
           }
         ])

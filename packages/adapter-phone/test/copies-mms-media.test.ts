@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { AttachmentStore } from "../src/index.js"
 import {
@@ -11,7 +11,8 @@ import {
   receivedMessages,
   signedRequest,
   smsWebhookUrl,
-  startPhoneKit
+  startPhoneKit,
+  voiceWebhookUrl
 } from "./phoneTestKit.js"
 
 let kit: PhoneKit | undefined
@@ -115,5 +116,43 @@ describe("MMS media are copied into the attachment store", () => {
       { key: `${mms.MessageSid}/0.jpg`, contentType: "image/jpeg", size: photo.length },
       { key: `${mms.MessageSid}/1.png`, contentType: "image/png", size: label.length }
     ])
+  })
+
+  it("voicemail recordings are copied too, and the transcript points at the same copy", async () => {
+    kit = await startPhoneKit({ attachments: { directory } })
+    const audio = randomBytes(20_000)
+    kit.api.media.set("RE00000000000000000000000000000001", { contentType: "audio/mpeg", body: audio })
+    for (const [route, name] of [
+      ["/recording", "voice-recording"],
+      ["/transcription", "voice-transcription"]
+    ] as const) {
+      const response = await kit.phone.voice.handleWebhook!(
+        signedRequest(`${voiceWebhookUrl}${route}`, fixture(name))
+      )
+      expect(response.status).toBe(200)
+    }
+    const [voicemail, transcript] = await receivedMessages(kit.hub)
+    const expected = {
+      ref: pathToFileURL(join(directory, "recordings/RE00000000000000000000000000000001.mp3")).href,
+      contentType: "audio/mpeg",
+      size: audio.length
+    }
+    expect(voicemail!.message.parts[1]).toMatchObject({ _tag: "voice", recording: expected })
+    expect(transcript!.message.parts[0]).toMatchObject({ _tag: "voice", recording: expected })
+    expect(await readFile(join(directory, "recordings/RE00000000000000000000000000000001.mp3"))).toEqual(
+      audio
+    )
+  })
+
+  it("a recording that cannot be copied stays Twilio's URL and the call goes on", async () => {
+    kit = await startPhoneKit({ attachments: { directory } })
+    const response = await kit.phone.voice.handleWebhook!(
+      signedRequest(`${voiceWebhookUrl}/recording`, fixture("voice-recording"))
+    )
+    expect(response.status).toBe(200)
+    const [voicemail] = await receivedMessages(kit.hub)
+    expect(voicemail!.message.parts[1]).toMatchObject({
+      recording: { ref: `${fixture("voice-recording").RecordingUrl}.mp3`, contentType: "audio/mpeg" }
+    })
   })
 })

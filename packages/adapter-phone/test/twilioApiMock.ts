@@ -59,6 +59,7 @@ export interface TwilioApiMock {
    * Media Twilio serves for inbound MMS, by MediaSid: GET .../Media/<sid> (Basic auth, like
    * every request here) redirects to a signed URL on a separate storage server, which refuses
    * requests carrying an Authorization header, as S3 does. `status` makes the storage fail.
+   * Recordings (GET .../Recordings/<sid>.mp3) are served from here too, directly.
    */
   readonly media: Map<string, { contentType: string; body: Buffer; status?: number }>
   /** Requests the storage server saw: whether they carried Authorization. */
@@ -171,6 +172,17 @@ export const startTwilioApiMock = async (accountSid: string, authToken: string):
     const mediaPath = new RegExp(`^/2010-04-01/Accounts/${accountSid}/Messages/\\w+/Media/(\\w+)$`).exec(
       url.pathname
     )
+    const recordingPath = new RegExp(`^/2010-04-01/Accounts/${accountSid}/Recordings/(RE\\w+)\\.mp3$`).exec(
+      url.pathname
+    )
+    if (recordingPath && req.method === "GET") {
+      const item = media.get(recordingPath[1]!)
+      if (!item) return json(404, { code: 20404, message: "not found", status: 404 })
+      res
+        .writeHead(200, { "content-type": item.contentType, "content-length": String(item.body.length) })
+        .end(item.body)
+      return
+    }
     if (mediaPath && req.method === "GET") {
       res.writeHead(302, { location: `${storageUrl}/media/${mediaPath[1]}?X-Amz-Signature=0123abcd` }).end()
       return
