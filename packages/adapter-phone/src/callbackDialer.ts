@@ -166,6 +166,11 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     if (!hub || !settings) return
     const callback = await current(callbackId)
     if (callback === undefined) return dropPending(callbackId)
+    if (callback.state === "in_progress") {
+      // Only a retry this dialer scheduled: another in-progress callback may be on a live call.
+      const pending = await pendingOf(callbackId)
+      if (pending?.attempt !== attempt || pending.retryAt === undefined) return
+    }
     const open = deps.now() < callback.window.to.getTime()
     if (callback.state === "due" && !open) return // core's deadline at the window's end misses it
     if (callback.state === "in_progress" && !open)
@@ -174,7 +179,8 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     const agent: CallbackAgent | undefined = await settings.agent(callback, attempt)
     if (agent === undefined) {
       if (callback.state === "in_progress") return afterFailure(callbackId, attempt, "no agent was free")
-      // Not claimed yet: look again later; the window's end is core's to handle.
+      // Not claimed yet: look again later (after a restart too); the window's end is core's.
+      await setPending(callbackId, { attempt, retryAt: deps.now() + retryPauseMs })
       later(retryPauseMs, () => dial(callbackId, attempt))
       return
     }
@@ -213,6 +219,11 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     })
   }
 
+  /** A `callback.due` event, live or replayed: only a callback still due is dialled. */
+  const onDue = async (callbackId: string) => {
+    if ((await current(callbackId))?.state === "due") await dial(callbackId, 1)
+  }
+
   const follow = async (target: CallbackHub) => {
     const stored = await deps.state.get(cursorKey)
     const cursor = stored === undefined ? 0 : Number(stored)
@@ -225,7 +236,7 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
       const body = event.body
       const due = body._tag === "callback.due"
       if (body._tag === "callback.due")
-        await dial(body.callbackId, 1).catch((error) =>
+        await onDue(body.callbackId).catch((error) =>
           deps.log("warn", `[dialogi/voice] callback ${body.callbackId} not dialled`, error)
         )
       // The cursor only spares replaying old events (a replayed callback is no longer due), so

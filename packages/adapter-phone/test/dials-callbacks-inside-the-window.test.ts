@@ -155,6 +155,14 @@ describe("callbacks", () => {
     const statusUrl = call!.params.StatusCallback![0]!
     expect(answerUrl.startsWith("https://support.example.com/twilio/voice/callback/answer?")).toBe(true)
     expect((await restarted.hub.callbacks.get(callback.id)).state).toBe("in_progress")
+    // A third instance starting now replays callback.due from the beginning of the log: the
+    // callback is in progress (a live call), so it dials nothing.
+    const late = await start(await database.open(), await mkdtemp(join(tmpdir(), "dialogi-phone-late-")))
+    await waitFor(
+      "the late instance to replay",
+      async () => (await late.phone.state.get("callback:cursor")) !== undefined
+    )
+    expect(api.calls).toHaveLength(1)
 
     // The agent answers: the TwiML dials the customer, with the Twilio number as caller id.
     // Twilio may reach either instance; the other one answers here.
