@@ -273,7 +273,9 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
             onHealth,
             log: ctx.log,
             handle: async (raw, at) => {
-              await ingestRaw(raw, `${at.mailbox}#${at.uidValidity}/${at.uid}`)
+              const outcome = await ingestRaw(raw, `${at.mailbox}#${at.uidValidity}/${at.uid}`)
+              if (outcome.kind === "quarantined")
+                onHealth({ kind: "quarantined", mailbox: at.mailbox, uid: at.uid, reason: outcome.reason })
             }
           })
         )

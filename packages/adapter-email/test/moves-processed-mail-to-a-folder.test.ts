@@ -114,9 +114,34 @@ describe("afterIngest: { moveTo }", () => {
     expect(await storedIds()).toHaveLength(5)
   })
 
+  it("a mail that cannot be parsed is quarantined (health event with its UID), moved as processed, and the next one stored", async () => {
+    await dovecot.deliver(
+      "support@example.com",
+      "To: support@example.com\r\nSubject: who sent this\r\nMessage-ID: <no-sender@somewhere.example>\r\n\r\nNo From header.\r\n"
+    )
+    await dovecot.deliver("support@example.com", customerMail({ messageId: "after-bad@customer.example" }))
+    await eventually(async () =>
+      (await storedIds()).includes("after-bad@customer.example") ? true : undefined
+    )
+    const event = health.find((e) => e.kind === "quarantined")
+    expect(event).toEqual({
+      kind: "quarantined",
+      mailbox: "INBOX",
+      uid: 6,
+      reason: "[dialogi/email] cannot parse mail: no From address"
+    })
+    expect((await adapter.quarantined()).map((q) => q.source)).toEqual([
+      expect.stringMatching(/^INBOX#\d+\/6$/)
+    ])
+    await eventually(async () =>
+      (await folder("Processed")).has("no-sender@somewhere.example") ? true : undefined
+    )
+  })
+
   it("backfill re-reads the moved mail from its folder without storing it twice", async () => {
     const result = await adapter.backfill({ mailbox: "Processed" })
-    expect(result).toEqual({ seen: 5, stored: 0, quarantined: 0, vetoed: 0 })
-    expect(await storedIds()).toHaveLength(5)
+    // The unparseable mail is quarantined again on a re-read; the others are already stored.
+    expect(result).toEqual({ seen: 7, stored: 0, quarantined: 1, vetoed: 0 })
+    expect(await storedIds()).toHaveLength(6)
   })
 })
