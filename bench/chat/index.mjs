@@ -15,9 +15,13 @@ import { WebSocket } from "ws"
 import { fmt, intReader, parseCli, targetList } from "../shared/cli.mjs"
 import { loopDelayMs, syscalls } from "./serverStats.mjs"
 
-const usage = `usage: pnpm bench chat [--sockets 10000] [--rate 1000] [--duration 20] [--store postgres|pglite]
-  [--pool 10] [--ingest-concurrency 2] [--connect-concurrency 200] [--targets dialogi,baseline] [--rounds 1]
-env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); ulimit -n must exceed --sockets`
+const usage = `usage: pnpm bench chat [--sockets 10000] [--rate 1000] [--duration 20] [--rounds 1]
+  [--store postgres|pglite] [--pool 10] [--ingest-concurrency 2] [--max-ingest-batch 128]
+  [--connect-concurrency 200] [--targets dialogi,baseline]
+env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); ulimit -n must exceed --sockets;
+  BENCH_TRACE=1 (statements per message the server sent), BENCH_CPU_PROF=1 (node --cpu-prof of each
+  server into BENCH_CPU_PROF_DIR, default bench/.prof), BENCH_CHAT_NO_ECHO=1 (diagnosis: history
+  reads return nothing, so a visitor's own message is not echoed back; shows what that read costs)`
 
 const defaultUrl = "postgres://postgres@127.0.0.1:5432/test"
 
@@ -31,6 +35,7 @@ const parse = (argv) => {
       store: { type: "string", default: "postgres" },
       pool: { type: "string", default: "10" },
       "ingest-concurrency": { type: "string", default: "2" },
+      "max-ingest-batch": { type: "string", default: "128" },
       "connect-concurrency": { type: "string", default: "200" },
       targets: { type: "string", default: "dialogi,baseline" },
       rounds: { type: "string", default: "1" },
@@ -48,6 +53,7 @@ const parse = (argv) => {
     store: values.store,
     pool: int("pool", 1),
     ingestConcurrency: int("ingest-concurrency", 1),
+    maxIngestBatch: int("max-ingest-batch", 1),
     connectConcurrency: int("connect-concurrency", 1),
     rounds: int("rounds", 1),
     targets
@@ -269,7 +275,8 @@ export const main = async (argv) => {
       const settings = {
         pool: options.pool,
         store: options.store,
-        ingestConcurrency: options.ingestConcurrency
+        ingestConcurrency: options.ingestConcurrency,
+        maxIngestBatch: options.maxIngestBatch
       }
       if (target === "dialogi" && options.store === "postgres") {
         const admin = new pg.Client({ connectionString: adminUrl })

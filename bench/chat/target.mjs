@@ -64,6 +64,7 @@ if (settings.target === "dialogi") {
     store,
     adapters: [timedChat],
     ingestConcurrency: settings.ingestConcurrency,
+    maxIngestBatch: settings.maxIngestBatch,
     log: () => undefined
   })
   const events = hub.events.subscribe(0)
