@@ -90,6 +90,7 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
   let subscription: { close: () => void } | undefined
   let following: Promise<void> | undefined
   let stopped = false
+  let wakeFollow: (() => void) | undefined
 
   const later = (ms: number, run: () => Promise<void>) => {
     const timer = setTimeout(
@@ -224,12 +225,16 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
     if ((await current(callbackId))?.state === "due") await dial(callbackId, 1)
   }
 
-  const follow = async (target: CallbackHub) => {
+  // Where this process has read the log to; ahead of the stored cursor between saves.
+  let lastSeq = 0
+
+  const followOnce = async (target: CallbackHub) => {
     const stored = await deps.state.get(cursorKey)
-    const cursor = stored === undefined ? 0 : Number(stored)
+    const saved = stored === undefined ? 0 : Number(stored)
+    const cursor = Math.max(lastSeq, Number.isSafeInteger(saved) && saved >= 0 ? saved : 0)
     // Stopped while the cursor was read: subscribing now would outlive the hub.
     if (stopped) return
-    const events = target.events.subscribe(Number.isSafeInteger(cursor) && cursor >= 0 ? cursor : 0)
+    const events = target.events.subscribe(cursor)
     subscription = events
     let unsaved = 0
     for await (const event of events) {
@@ -239,12 +244,42 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
         await onDue(body.callbackId).catch((error) =>
           deps.log("warn", `[dialogi/voice] callback ${body.callbackId} not dialled`, error)
         )
+      lastSeq = event.seq
       // The cursor only spares replaying old events (a replayed callback is no longer due), so
       // it is saved after each due callback and every 100 other events.
       if (due || ++unsaved >= 100) {
         await deps.state.set(cursorKey, String(event.seq))
         unsaved = 0
       }
+    }
+  }
+
+  /** Follows the log until stopped; a failing stream (a database outage) is resubscribed. */
+  const follow = async (target: CallbackHub) => {
+    for (let failures = 0; !stopped; ) {
+      try {
+        await followOnce(target)
+        failures = 0
+      } catch (error) {
+        failures++
+        deps.log("warn", "[dialogi/voice] following callback events failed; resubscribing", error)
+      }
+      if (stopped) return
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer)
+            resolve()
+          },
+          Math.min(30_000, 250 * 2 ** failures)
+        )
+        timers.add(timer)
+        wakeFollow = () => {
+          clearTimeout(timer)
+          timers.delete(timer)
+          resolve()
+        }
+      })
     }
   }
 
@@ -357,13 +392,12 @@ export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => 
           later(0, () => settleLiveCall(callbackId, pending.attempt, callSid))
         }
       }
-      following = follow(target).catch((error) =>
-        deps.log("warn", "[dialogi/voice] stopped following callback events", error)
-      )
+      following = follow(target)
     },
     stop: async () => {
       stopped = true
       subscription?.close()
+      wakeFollow?.()
       await following
       for (const timer of timers) clearTimeout(timer)
       timers.clear()

@@ -18,7 +18,7 @@ import {
   signedRequest,
   smsWebhookUrl
 } from "./phoneTestKit.js"
-import { createPostgresDatabase, type TestDatabase } from "./postgresStores.js"
+import { createPostgresDatabase, dropConnections, type TestDatabase } from "./postgresStores.js"
 import { startTwilioApiMock, type TwilioApiMock } from "./twilioApiMock.js"
 import { parseTwiml, voiceTwimlViolations } from "./twimlDocument.js"
 
@@ -312,6 +312,26 @@ describe("callbacks", () => {
     expect((await instance.hub.callbacks.get(callback.id)).missedReason).toBe(
       "the agent did not press 1 (a voicemail answered?) (attempt 1 of 1)"
     )
+  })
+
+  it("keeps following events through a database outage (every connection dropped) and still dials", async () => {
+    const { database, api, start } = await setUp()
+    const instance = await start(await database.open())
+    const conversationId = await customerWrites(instance)
+    await dropConnections(database.url)
+    let callback: Awaited<ReturnType<DialogiHub["callbacks"]["schedule"]>> | undefined
+    // The hub's own pools reconnect; the first writes after the drop may still fail.
+    await waitFor("a callback scheduled after the outage", async () => {
+      callback = await instance.hub.callbacks
+        .schedule(conversationId, {
+          window: { from: Date.now() + 300, to: Date.now() + 60_000 },
+          phone: customer
+        })
+        .catch(() => undefined)
+      return callback !== undefined
+    })
+    await waitFor("the call", () => api.calls.length === 1)
+    expect((await instance.hub.callbacks.get(callback!.id)).state).toBe("in_progress")
   })
 
   it("answers a callback webhook with a forged signature with 403 and dials nothing", async () => {

@@ -1,10 +1,12 @@
 import type { StoreService } from "@dialogi/core"
 import { postgresStore } from "@dialogi/store-postgres"
 import { Effect } from "effect"
+import pg from "pg"
 import { createTestDatabase, requiredDatabaseUrl } from "../../store-postgres/test/testDatabase.js"
 
 /** One throwaway PostgreSQL database; every `open` is a new pool on it, as a (re)started process gets. */
 export interface TestDatabase {
+  readonly url: string
   readonly open: () => Promise<StoreService>
   /** Closes the stores `open` made that the hubs did not close, and drops the database. */
   readonly cleanup: () => Promise<void>
@@ -23,6 +25,7 @@ export const createPostgresDatabase = async (): Promise<TestDatabase> => {
   const database = await createTestDatabase(url)
   const opened: StoreService[] = []
   return {
+    url: database.url,
     open: async () => {
       const store = await postgresStore({ connectionString: database.url, pool: { max: 4 } })
       opened.push(store)
@@ -33,5 +36,21 @@ export const createPostgresDatabase = async (): Promise<TestDatabase> => {
       for (const store of opened) await Effect.runPromise(store.close).catch(() => undefined)
       await database.drop()
     }
+  }
+}
+
+/** What an outage or a failover does to every instance: all connections to the database are cut. */
+export const dropConnections = async (url: string): Promise<number> => {
+  const name = new URL(url).pathname.slice(1)
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  try {
+    const result = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [name]
+    )
+    return result.rowCount ?? 0
+  } finally {
+    await admin.end()
   }
 }
