@@ -102,6 +102,30 @@ describe("opt-outs on the state store", () => {
   })
 })
 
+describe("without a state store", () => {
+  it("says at start that opt-outs are kept in memory only; with one it says nothing", async () => {
+    const warnings = async (overrides: Parameters<typeof makeConfig>[1]) => {
+      const logged: string[] = []
+      const phone = createPhoneAdapters(makeConfig(api, overrides))
+      const store = await Effect.runPromise(MemoryStore.makeMemoryStore())
+      hubs.push(
+        await createHub({
+          store,
+          adapters: phone.all,
+          log: (level, message) => {
+            if (level === "warn") logged.push(message)
+          }
+        })
+      )
+      return logged
+    }
+    expect(await warnings({})).toEqual([
+      "[dialogi/sms] opt-outs are kept in memory and lost on restart: set stateStore or stateDirectory"
+    ])
+    expect(await warnings({ stateDirectory: directory })).toEqual([])
+  })
+})
+
 describe("fileKeyValueStore", () => {
   it("gets, sets, deletes and lists by prefix, across instances on the same directory", async () => {
     const a = fileKeyValueStore(join(directory, "kv"))
