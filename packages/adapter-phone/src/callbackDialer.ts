@@ -72,9 +72,9 @@ const tagOf = (error: unknown) => (error as { _tag?: string } | undefined)?._tag
 /**
  * Makes the dialer of one process. Every instance of a deployment follows the same events;
  * the move due -> in_progress (`hub.callbacks.start`) is conditional in the store, so exactly
- * one instance claims a callback and places its calls. After a restart the event cursor and
- * the pending retries come back from `state`; a callback whose attempt was lost with the
- * process is still missed (and offered a new window) by core's deadline at the window's end.
+ * one instance claims a callback and places its calls. After a restart the event cursor, the
+ * pending retries and the calls that were live come back from `state`; a due callback that
+ * nobody dialled is missed (and offered a new window) by core's deadline at the window's end.
  */
 export const makeCallbackDialer = (deps: CallbackDialerDeps): CallbackDialer => {
   const { config } = deps
