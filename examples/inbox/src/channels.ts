@@ -9,7 +9,7 @@ import {
 import { createEmailAdapter, fileAttachmentStore, fileKeyValueStore } from "@dialogi/adapter-email"
 import { createFacebookAdapter } from "@dialogi/adapter-facebook"
 import { createPhoneAdapters } from "@dialogi/adapter-phone"
-import type { ChannelAdapter, DialogiHub } from "@dialogi/core"
+import type { ChannelAdapter, DialogiHub, StoreService } from "@dialogi/core"
 import { Redacted } from "effect"
 import type { InboxConfig } from "./config.ts"
 
@@ -30,12 +30,14 @@ export interface ConfiguredChannels {
 
 /**
  * Chat always; email, SMS/voice and Messenger when their settings are present. `hub` is a
- * function because the chat adapter reads history from the hub that it is given to.
+ * function because the chat adapter reads history from the hub that it is given to; `store`
+ * is the hub's, whose job queue holds the chat's offline email checks.
  */
 export const configureChannels = (
   config: InboxConfig,
   chatSecret: Redacted.Redacted<string>,
-  hub: () => DialogiHub
+  hub: () => DialogiHub,
+  store: StoreService
 ): ConfiguredChannels => {
   const chat = createChatAdapter({
     secret: chatSecret,
@@ -47,7 +49,7 @@ export const configureChannels = (
     ...(config.databaseUrl === undefined ? {} : { fanOut: hubFanOut(hub) }),
     // A reply no open chat took within a minute is also emailed, in the same thread, to a
     // visitor whose email the host page signed (an unsigned email never gets one).
-    ...(config.email === undefined ? {} : { offline: hubOfflineEmail(hub) })
+    ...(config.email === undefined ? {} : { offline: hubOfflineEmail(hub, { store }) })
   })
   const adapters: ChannelAdapter[] = [chat]
   const webhooks: WebhookRoute[] = []

@@ -82,7 +82,7 @@ export const startInbox = async (
 
   const opened = await openStore(config)
   let hub: DialogiHub | undefined
-  const channels = configureChannels(config, chatSecret, () => hub!)
+  const channels = configureChannels(config, chatSecret, () => hub!, opened.store)
   hub = await createHub({
     store: opened.store,
     adapters: channels.adapters,

@@ -34,14 +34,18 @@ export const createChatAdapter = (config: ChatAdapterConfig): ChatAdapter => {
   const resolved = resolveChatConfig(config)
   const runtime = new ChatRuntime(resolved, makeTokens(resolved.secret))
   const sockets = makeSocketServer(runtime)
+  let stopOffline: (() => Promise<void>) | undefined
   return {
     channel: resolved.channel,
     capabilities: chatCapabilities(resolved.maxTextLength),
     addressKind: "opaque",
     start: async (context) => {
       runtime.context = context
+      stopOffline = await resolved.offline?.start(context.log)
     },
     stop: async () => {
+      await stopOffline?.()
+      stopOffline = undefined
       await runtime.stop()
       sockets.close()
       runtime.context = undefined

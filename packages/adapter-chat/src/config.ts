@@ -32,9 +32,9 @@ export interface ChatAdapterConfig {
    */
   readonly fanOut?: ChatFanOut | undefined
   /**
-   * What to do with an agent reply that no socket took: `hubOfflineEmail(hub)` emails it in
-   * the same thread when the visitor gave a verified email. Without it the reply is only kept
-   * for the visitor's next visit.
+   * What to do with an agent reply that no socket took: `hubOfflineEmail(hub, { store })`
+   * emails it in the same thread, if it is still undelivered after a while, when the visitor's
+   * email was signed by the host. Without it the reply is only kept for their next visit.
    */
   readonly offline?: ChatOfflineFallback | undefined
   /** The channel name; default `chat`. */
@@ -101,8 +101,11 @@ export const resolveChatConfig = (config: ChatAdapterConfig): ResolvedChatConfig
     (typeof config.fanOut.head !== "function" || typeof config.fanOut.subscribe !== "function")
   )
     throw new Error("[dialogi/chat] fanOut needs head and subscribe: pass hubFanOut(hub)")
-  if (config.offline !== undefined && typeof config.offline.deliver !== "function")
-    throw new Error("[dialogi/chat] offline needs deliver: pass hubOfflineEmail(hub)")
+  if (
+    config.offline !== undefined &&
+    (typeof config.offline.schedule !== "function" || typeof config.offline.start !== "function")
+  )
+    throw new Error("[dialogi/chat] offline needs schedule and start: pass hubOfflineEmail(hub, { store })")
   const channel = config.channel ?? "chat"
   const history = config.history
   return {

@@ -7,12 +7,14 @@ export { type ChatHistory, type ChatHistoryEntry, type HubEventReader, hubHistor
 export { signIdentity } from "./identity.js"
 export {
   type ChatOfflineFallback,
+  emailIfUndelivered,
   type HubReplier,
   hubOfflineEmail,
   type OfflineEmailOptions,
   type OfflineOutcome,
   type UndeliveredReply
 } from "./offlineEmail.js"
+export type { OfflineJobStore, OfflineLog } from "./offlineQueue.js"
 export {
   type ChatAuthor,
   type ChatErrorCode,

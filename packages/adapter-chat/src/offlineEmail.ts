@@ -1,5 +1,6 @@
 import type { DialogiHub, MessagePart } from "@dialogi/core"
 import type { ChatHistoryEntry } from "./history.js"
+import { HubNotReady, makeOfflineQueue, type OfflineJobStore, type OfflineLog } from "./offlineQueue.js"
 
 /** An agent reply the chat could not hand to any open socket. */
 export interface UndeliveredReply {
@@ -23,14 +24,15 @@ export type OfflineOutcome =
     }
 
 /**
- * Sends an agent reply again on another channel when the visitor has left. The adapter calls
- * `deliver` `afterMs` after a reply that no socket of this instance took; wire it with
- * {@link hubOfflineEmail}.
+ * Sends an agent reply again on another channel when the visitor has left. The adapter starts
+ * it with the hub and calls `schedule` for a reply that no socket of its instance took; the
+ * check runs later on whichever instance claims it. Wire it with {@link hubOfflineEmail}.
  */
 export interface ChatOfflineFallback {
-  /** How long a reply may stay undelivered before the visitor counts as gone. */
-  readonly afterMs: number
-  readonly deliver: (reply: UndeliveredReply) => Promise<OfflineOutcome>
+  /** Durably schedules the check of one reply; resolves once it is stored. */
+  readonly schedule: (reply: UndeliveredReply) => Promise<void>
+  /** Runs due checks until the returned function is called (the adapter's start and stop). */
+  readonly start: (log: OfflineLog) => Promise<() => Promise<void>>
 }
 
 /** The part of the hub that {@link hubOfflineEmail} uses. */
@@ -39,6 +41,11 @@ export type HubReplier = Pick<DialogiHub, "thread" | "canReply" | "reply">
 /** Options of {@link hubOfflineEmail}. */
 export interface OfflineEmailOptions {
   /**
+   * The hub's store: each check is a job on its durable queue, due `afterMs` after the reply,
+   * so it survives a restart and runs once among several instances.
+   */
+  readonly store: OfflineJobStore
+  /**
    * How long a reply may stay undelivered before it is emailed. A visitor who reloads the page
    * or whose socket sits on another instance (which reports `delivered`) is not emailed.
    * Default 60 s.
@@ -46,6 +53,8 @@ export interface OfflineEmailOptions {
   readonly afterMs?: number | undefined
   /** The email channel's name; default `email`. */
   readonly channel?: string | undefined
+  /** The job queue's name; default `dialogi.chat.offline`. */
+  readonly queue?: string | undefined
   /** Told what happened to each undelivered reply (for logs and metrics). */
   readonly onOutcome?: ((outcome: OfflineOutcome) => void) | undefined
 }
@@ -72,8 +81,9 @@ export const isOfflineCopy = (entry: ChatHistoryEntry, chatChannel: string): boo
 
 /**
  * Emails an agent's chat reply, through `hub.reply` on the email channel (so the email
- * adapter's threading applies and the copy is part of the same thread), when no socket took
- * it within `afterMs`. The chat reply stays in the thread for the visitor's next visit.
+ * adapter's threading applies and the copy is part of the same thread), when no socket on any
+ * instance took it within `afterMs` (its status is still `sent`, not `delivered` or `read`).
+ * The chat reply stays in the thread for the visitor's next visit.
  *
  * Who gets it follows core's identity rules: the copy goes to the conversation contact's email
  * identity, which a chat visitor only has when the host signed their email (`signIdentity`) or
@@ -82,45 +92,63 @@ export const isOfflineCopy = (entry: ChatHistoryEntry, chatChannel: string): boo
  */
 export const hubOfflineEmail = (
   hub: HubReplier | (() => HubReplier),
-  options: OfflineEmailOptions = {}
+  options: OfflineEmailOptions
 ): ChatOfflineFallback => {
   const afterMs = options.afterMs ?? 60_000
   if (!Number.isFinite(afterMs) || afterMs < 0)
     throw new Error("[dialogi/chat] hubOfflineEmail afterMs must be a number of milliseconds >= 0")
-  const channel = options.channel ?? "email"
-  const report = (outcome: OfflineOutcome): OfflineOutcome => {
-    options.onOutcome?.(outcome)
-    return outcome
-  }
-  return {
+  if (options.store === undefined)
+    throw new Error("[dialogi/chat] hubOfflineEmail needs the hub's store: { store }")
+  const check = emailIfUndelivered(hub, options.channel ?? "email", options.onOutcome)
+  const queue = makeOfflineQueue({
+    store: options.store,
+    queue: options.queue ?? "dialogi.chat.offline",
     afterMs,
-    deliver: async ({ conversationId, messageId }) => {
-      const replier = typeof hub === "function" ? hub() : hub
-      const skipped = (reason: Extract<OfflineOutcome, { _tag: "skipped" }>["reason"], detail?: string) =>
-        report({ _tag: "skipped", messageId, reason, ...(detail === undefined ? {} : { detail }) })
-      const thread = await replier.thread(conversationId)
-      const index = thread.messages.findIndex((m) => m.id === messageId)
-      const reply = thread.messages[index]
-      if (reply === undefined) return skipped("gone")
-      const status = reply.status._tag
-      if (status === "delivered" || status === "read") return skipped("delivered")
-      if (status !== "sent") return skipped("not_sent", status)
-      // A retried send job may ask twice; the first copy is enough.
-      const copied = thread.messages
-        .slice(index + 1)
-        .some(
-          (m) =>
-            m.direction === "outbound" &&
-            m.channel === channel &&
-            m.author._tag === copyAuthor._tag &&
-            sameParts(m.parts, reply.parts)
-        )
-      if (copied) return skipped("already_copied")
-      const content = { parts: reply.parts }
-      const check = await replier.canReply(conversationId, channel, content)
-      if (!check.ok) return skipped("refused", check.refusal._tag)
-      const copy = await replier.reply(conversationId, content, { channel, author: copyAuthor })
-      return report({ _tag: "emailed", messageId, copyId: copy.id })
-    }
-  }
+    check
+  })
+  return { schedule: queue.schedule, start: queue.start }
 }
+
+/**
+ * The decision of {@link hubOfflineEmail} for one reply, once its time has come: email a copy
+ * if it is still undelivered and the hub can send on `channel`.
+ */
+export const emailIfUndelivered =
+  (
+    hub: HubReplier | (() => HubReplier),
+    channel: string,
+    onOutcome?: ((outcome: OfflineOutcome) => void) | undefined
+  ) =>
+  async ({ conversationId, messageId }: UndeliveredReply): Promise<OfflineOutcome> => {
+    const report = (outcome: OfflineOutcome): OfflineOutcome => {
+      onOutcome?.(outcome)
+      return outcome
+    }
+    const skipped = (reason: Extract<OfflineOutcome, { _tag: "skipped" }>["reason"], detail?: string) =>
+      report({ _tag: "skipped", messageId, reason, ...(detail === undefined ? {} : { detail }) })
+    const replier = typeof hub === "function" ? hub() : hub
+    if (replier === undefined) throw new HubNotReady()
+    const thread = await replier.thread(conversationId)
+    const index = thread.messages.findIndex((m) => m.id === messageId)
+    const reply = thread.messages[index]
+    if (reply === undefined) return skipped("gone")
+    const status = reply.status._tag
+    if (status === "delivered" || status === "read") return skipped("delivered")
+    if (status !== "sent") return skipped("not_sent", status)
+    // A check that ran twice (a job retried after its copy was queued) sends one copy.
+    const copied = thread.messages
+      .slice(index + 1)
+      .some(
+        (m) =>
+          m.direction === "outbound" &&
+          m.channel === channel &&
+          m.author._tag === copyAuthor._tag &&
+          sameParts(m.parts, reply.parts)
+      )
+    if (copied) return skipped("already_copied")
+    const content = { parts: reply.parts }
+    const check = await replier.canReply(conversationId, channel, content)
+    if (!check.ok) return skipped("refused", check.refusal._tag)
+    const copy = await replier.reply(conversationId, content, { channel, author: copyAuthor })
+    return report({ _tag: "emailed", messageId, copyId: copy.id })
+  }

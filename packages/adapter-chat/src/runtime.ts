@@ -4,7 +4,6 @@ import type { Connection } from "./connection.js"
 import type { ChatHistoryEntry } from "./history.js"
 import type { Tokens } from "./identity.js"
 import { followInstances, type InstanceFollower } from "./instanceFollower.js"
-import type { UndeliveredReply } from "./offlineEmail.js"
 import type { ServerFrame } from "./protocol.js"
 
 // A delivered receipt from a socket on another instance can come before the sending instance
@@ -21,8 +20,6 @@ export class ChatRuntime {
   agentsOnline = false
   context: AdapterContext | undefined
   private follower: InstanceFollower | undefined
-  /** Undelivered replies waiting for the offline fallback, by message id. */
-  private readonly offlineTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
   constructor(
     readonly config: ResolvedChatConfig,
@@ -42,42 +39,8 @@ export class ChatRuntime {
       this.follower = followInstances(this, this.config.fanOut)
   }
 
-  /**
-   * After a reply that no socket of this instance took: once the fallback's delay has passed,
-   * hands it to the fallback, which checks whether a socket elsewhere took it meanwhile. The
-   * timer lives in this process; a crash or shutdown before it fires leaves the reply kept for
-   * the next visit but not emailed.
-   */
-  scheduleOffline(reply: UndeliveredReply, address: string): void {
-    const offline = this.config.offline
-    if (offline === undefined || this.offlineTimers.has(reply.messageId)) return
-    const timer = setTimeout(() => {
-      this.offlineTimers.delete(reply.messageId)
-      const context = this.context
-      if (context === undefined) return
-      // Back in a tab here: their resume delivers it.
-      if (this.connectionsOf(address).length > 0) return
-      offline
-        .deliver(reply)
-        .then((outcome) =>
-          context.log(
-            "debug",
-            `[dialogi/chat] offline fallback for ${reply.messageId}: ${outcome._tag}`,
-            outcome
-          )
-        )
-        .catch((error: unknown) =>
-          context.log("warn", `[dialogi/chat] offline fallback for ${reply.messageId} failed`, error)
-        )
-    }, offline.afterMs)
-    timer.unref()
-    this.offlineTimers.set(reply.messageId, timer)
-  }
-
-  /** Stops following other instances and drops pending offline fallbacks (at adapter stop). */
+  /** Stops following other instances (at adapter stop). */
   async stop(): Promise<void> {
-    for (const timer of this.offlineTimers.values()) clearTimeout(timer)
-    this.offlineTimers.clear()
     const follower = this.follower
     this.follower = undefined
     await follower?.stop()

@@ -5,7 +5,7 @@ import type { ChatRuntime } from "./runtime.js"
  * Delivers an agent reply to every open tab of the visitor. The message is already in the
  * store when the hub calls this, so a visitor who is away gets it from history on their next
  * hello: `sent` means kept for later, `delivered` means a socket took it. A reply kept for
- * later goes to the offline fallback (if configured), which waits for a socket elsewhere first.
+ * later is handed to the offline fallback (if configured), which looks at it again later.
  */
 export const sendToVisitor = async (runtime: ChatRuntime, request: SendRequest): Promise<SendReceipt> => {
   const { channel } = runtime.config
@@ -28,10 +28,20 @@ export const sendToVisitor = async (runtime: ChatRuntime, request: SendRequest):
       code: "history_unavailable"
     })
   const delivered = outcomes.some((o) => o.status === "fulfilled" && o.value)
-  if (!delivered)
-    runtime.scheduleOffline(
-      { conversationId: request.conversationId, messageId: request.messageId },
-      request.to
-    )
+  const offline = runtime.config.offline
+  if (!delivered && offline !== undefined) {
+    try {
+      await offline.schedule({ conversationId: request.conversationId, messageId: request.messageId })
+    } catch (error) {
+      // Retrying the send schedules the check again (keyed by the reply: once); pumping the
+      // tabs again is harmless, their cursors keep them from seeing it twice.
+      throw new SendFailed({
+        channel,
+        reason: `offline fallback not scheduled: ${String((error as Error)?.message ?? error)}`,
+        retryable: true,
+        code: "offline_unscheduled"
+      })
+    }
+  }
   return { providerMessageId: request.messageId, status: delivered ? "delivered" : "sent" }
 }

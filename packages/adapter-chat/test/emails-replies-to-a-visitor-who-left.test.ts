@@ -26,11 +26,12 @@ const mailSecret = "mail-webhook-secret-0123456789"
 const startRig = async () => {
   const smtp = await startSmtpRecorder()
   const outcomes: OfflineOutcome[] = []
+  const store = await Effect.runPromise(MemoryStore.makeMemoryStore())
   let hub: DialogiHub | undefined
   const chat = createChatAdapter({
     secret,
     history: hubHistory(() => hub!),
-    offline: hubOfflineEmail(() => hub!, { afterMs: 100, onOutcome: (o) => outcomes.push(o) })
+    offline: hubOfflineEmail(() => hub!, { store, afterMs: 100, onOutcome: (o) => outcomes.push(o) })
   })
   const email = createEmailAdapter({
     address: "support@example.com",
@@ -40,7 +41,7 @@ const startRig = async () => {
     attachments: { store: memoryAttachmentStore() }
   })
   hub = await createHub({
-    store: await Effect.runPromise(MemoryStore.makeMemoryStore()),
+    store,
     adapters: [chat, email],
     sendRetryDelayMs: 20,
     log: () => undefined
@@ -168,7 +169,7 @@ describe("an agent reply to a visitor who left", () => {
 
     const away = await rig.hub.reply(binding.id, "Sorry, you had left")
     expect((await outcomeOf(away.id))._tag).toBe("emailed")
-    // The live reply was never handed to the fallback (the first timer would have fired first).
+    // The live reply was never handed to the fallback (its check would have been due first).
     expect(rig.outcomes.map((o) => o.messageId)).toEqual([away.id])
     const mails = await rig.smtp.waitFor(1)
     expect(mails).toHaveLength(1)
