@@ -87,7 +87,7 @@ export const startDovecot = async () => {
      * Dovecot took it: over LMTP a refusal after DATA (e.g. "451 Shutting down" during a
      * restart) is per recipient, and nodemailer resolves with it in `rejected` instead.
      */
-    deliver: async (to: string, raw: string, from = "sender@customer.example") => {
+    deliver: async (to: string, raw: string | Buffer, from = "sender@customer.example") => {
       const info = await lmtp.sendMail({ envelope: { from, to }, raw })
       if (info.rejected.length > 0 || info.accepted.length === 0)
         throw new Error(`LMTP delivery to ${to} refused: ${JSON.stringify(info.rejected)}`)
