@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import type { AdapterContext, ChannelAdapter, SendRequest } from "@dialogi/core"
 import type { ImapFlow } from "imapflow"
 import nodemailer from "nodemailer"
@@ -19,6 +20,8 @@ export interface QuarantinedMail {
   readonly at: number
   readonly reason: string
   readonly source: string
+  /** SHA-256 of the raw mail (hex): the same mail read again (a backfill) is listed once. */
+  readonly sha256?: string
   /** The raw mail in the attachment store, when it was small enough to keep. */
   readonly rawRef?: string
 }
@@ -155,14 +158,20 @@ export const createEmailAdapter = (config: EmailAdapterConfig): EmailAdapter => 
   }
 
   const quarantine = async (raw: Uint8Array, source: string, reason: string) => {
-    const rawRef =
-      raw.byteLength <= (config.maxMessageBytes ?? 25 * 1024 * 1024)
-        ? await attachments.put({ filename: "quarantined.eml", contentType: "message/rfc822", content: raw })
-        : undefined
-    const entry: QuarantinedMail = { at: Date.now(), reason, source, ...(rawRef ? { rawRef } : {}) }
+    const sha256 = createHash("sha256").update(raw).digest("hex")
     // Appends are chained: two mailboxes quarantining at once must not overwrite each other.
     const append = quarantineWrites.then(async () => {
       const list = JSON.parse((await state.get("quarantine")) ?? "[]") as Array<QuarantinedMail>
+      if (list.some((q) => q.sha256 === sha256)) return
+      const rawRef =
+        raw.byteLength <= (config.maxMessageBytes ?? 25 * 1024 * 1024)
+          ? await attachments.put({
+              filename: "quarantined.eml",
+              contentType: "message/rfc822",
+              content: raw
+            })
+          : undefined
+      const entry: QuarantinedMail = { at: Date.now(), reason, source, sha256, ...(rawRef ? { rawRef } : {}) }
       await state.set("quarantine", JSON.stringify([...list, entry].slice(-1000)))
     })
     quarantineWrites = append.catch(() => undefined)

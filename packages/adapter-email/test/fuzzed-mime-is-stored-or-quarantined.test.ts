@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { createHub, type DialogiHub, MemoryStore, Message } from "@dialogi/core"
 import { Effect, Schema } from "effect"
 import fc from "fast-check"
@@ -102,8 +103,10 @@ const checkCase = async ({ label, raw }: { label: string; raw: Uint8Array }) => 
   if (outcome.kind === "quarantined") {
     expect(outcome.reason).toMatch(/^\[dialogi\/email\] \S/)
     const list = await adapter.quarantined()
-    expect(list).toHaveLength(Math.min(quarantinedBefore + 1, 1000))
-    expect(list.at(-1)?.reason).toBe(outcome.reason)
+    // Listed once with its reason, also when an earlier case produced the very same bytes.
+    const sha256 = createHash("sha256").update(raw).digest("hex")
+    expect(list.filter((q) => q.sha256 === sha256).map((q) => q.reason)).toEqual([outcome.reason])
+    expect(list.length).toBeLessThanOrEqual(Math.min(quarantinedBefore + 1, 1000))
     expect(stored).toEqual([])
   } else if (outcome.kind === "stored") {
     // A duplicate (a mutation that kept a fixture's Message-ID) returns the earlier message.

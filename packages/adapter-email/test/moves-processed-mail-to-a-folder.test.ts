@@ -140,8 +140,9 @@ describe("afterIngest: { moveTo }", () => {
 
   it("backfill re-reads the moved mail from its folder without storing it twice", async () => {
     const result = await adapter.backfill({ mailbox: "Processed" })
-    // The unparseable mail is quarantined again on a re-read; the others are already stored.
+    // The unparseable mail is quarantined again on a re-read (listed once); the others are stored.
     expect(result).toEqual({ seen: 7, stored: 0, quarantined: 1, vetoed: 0 })
     expect(await storedIds()).toHaveLength(6)
+    expect(await adapter.quarantined()).toHaveLength(1)
   })
 })
