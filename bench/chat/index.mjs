@@ -75,10 +75,12 @@ const startTarget = (settings) =>
   new Promise((resolve, reject) => {
     const child = fork(new URL("./target.mjs", import.meta.url), [], {
       env: { ...process.env, BENCH_TARGET: JSON.stringify(settings) },
-      execArgv:
-        process.env.BENCH_CPU_PROF === "1"
+      execArgv: [
+        ...(process.env.BENCH_CPU_PROF === "1"
           ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR ?? "bench/.prof"}`]
-          : [],
+          : []),
+        ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? [])
+      ],
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
     const waiting = []
@@ -236,7 +238,7 @@ const describe = (r) =>
 const describeInside = ({ server: s, client: c }) => {
   const parts = [
     `server loop delay p50 ${ms(s.loopP50Ms)} p99 ${ms(s.loopP99Ms)} max ${ms(s.loopMaxMs)} ms`,
-    `server CPU ${fmt(s.nodeCpuUsPerMsg)} us/msg, syscalls ${fmt(s.writesPerMsg, 1)} writes ${fmt(s.readsPerMsg, 1)} reads /msg`
+    `server CPU ${fmt(s.nodeCpuUsPerMsg)} us/msg (GC ${fmt(s.gcUsPerMsg)}), syscalls ${fmt(s.writesPerMsg, 1)} writes ${fmt(s.readsPerMsg, 1)} reads /msg`
   ]
   if (s.pgCpuUsPerMsg !== undefined) parts.push(`PostgreSQL CPU ${fmt(s.pgCpuUsPerMsg)} us/msg`)
   if (s.statementsPerMsg !== undefined && s.ingestP50Ms !== undefined)

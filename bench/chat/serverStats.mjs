@@ -4,7 +4,7 @@
 // that the hub's event stream handed the message to the agent side. Numbers per message are
 // over the messages stored in the window.
 import { readFileSync } from "node:fs"
-import { monitorEventLoopDelay, performance } from "node:perf_hooks"
+import { monitorEventLoopDelay, PerformanceObserver, performance } from "node:perf_hooks"
 import pg from "pg"
 import { backendCpuMs } from "../ingest/driver.mjs"
 
@@ -62,6 +62,12 @@ export const makeServerStats = ({ connectionString, database }) => {
   countStatements()
   const loop = monitorEventLoopDelay({ resolution: loopResolutionMs })
   loop.enable()
+  // Time the server spent in garbage collection pauses.
+  let gcMs = 0
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration
+  })
+  gc.observe({ entryTypes: ["gc"] })
   const ingestMs = []
   const streamLagMs = []
   /** providerMessageId -> when its ingest resolved, until the event stream has it. */
@@ -98,6 +104,7 @@ export const makeServerStats = ({ connectionString, database }) => {
       await adminReady
       loop.reset()
       messages = 0
+      gcMs = 0
       ingestMs.length = 0
       streamLagMs.length = 0
       statements.commitMs.length = 0
@@ -135,6 +142,7 @@ export const makeServerStats = ({ connectionString, database }) => {
         loopP99Ms: loopDelayMs(loop.percentile(99)),
         loopMaxMs: loopDelayMs(loop.max),
         nodeCpuUsPerMsg: n ? (cpu.user + cpu.system) / n : undefined,
+        gcUsPerMsg: n ? (gcMs * 1000) / n : undefined,
         pgCpuUsPerMsg: n && pgCpuMs !== undefined ? ((pgCpuMs - window.pgCpuMs) * 1000) / n : undefined,
         writesPerMsg: n ? (io.writes - window.io.writes) / n : undefined,
         readsPerMsg: n ? (io.reads - window.io.reads) / n : undefined,
@@ -159,6 +167,7 @@ export const makeServerStats = ({ connectionString, database }) => {
     },
     close: async () => {
       loop.disable()
+      gc.disconnect()
       await admin?.end()
     }
   }
