@@ -12,8 +12,11 @@ export interface InstanceFollower {
 }
 
 interface Batch {
-  /** Conversations that got a public message: their open sockets are pumped. */
-  readonly conversations: Set<string>
+  /**
+   * Conversations that got a public message, with the newest such event's seq: their open
+   * sockets whose cursor is below it are pumped.
+   */
+  readonly conversations: Map<string, number>
   /** Conversations where the visitor now waits, or stopped waiting, for a reply. */
   readonly expectedReplyChanged: Set<string>
   /** Chat provider ids of visitor messages, with their conversation. */
@@ -37,11 +40,14 @@ const localAddressOf = (runtime: ChatRuntime, providerMessageId: string): string
 }
 
 const collect = (events: ReadonlyArray<DialogiEvent>, channel: string): Batch => {
-  const batch: Batch = { conversations: new Set(), expectedReplyChanged: new Set(), visitorMessages: [] }
-  for (const { body } of events) {
+  const batch: Batch = { conversations: new Map(), expectedReplyChanged: new Set(), visitorMessages: [] }
+  for (const { seq, body } of events) {
     if (body._tag !== "message.received" && body._tag !== "message.queued") continue
     if (body.message.visibility !== "public") continue
-    batch.conversations.add(body.conversationId)
+    batch.conversations.set(
+      body.conversationId,
+      Math.max(seq, batch.conversations.get(body.conversationId) ?? 0)
+    )
     batch.expectedReplyChanged.add(body.conversationId)
     const providerMessageId = body.message.providerMessageId
     if (
@@ -72,7 +78,10 @@ const deliver = (runtime: ChatRuntime, batch: Batch): void => {
   for (const connections of runtime.visitors.values())
     for (const connection of connections) {
       const id = connection.conversationId
-      if (id === undefined || !batch.conversations.has(id)) continue
+      const newest = id === undefined ? undefined : batch.conversations.get(id)
+      // A socket whose cursor is past the batch got these messages already (the sending
+      // instance's own path, or its resume, was first): no history read for it.
+      if (id === undefined || newest === undefined || connection.cursor >= newest) continue
       const list = byConversation.get(id)
       if (list) list.push(connection)
       else byConversation.set(id, [connection])
