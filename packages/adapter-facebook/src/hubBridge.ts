@@ -11,7 +11,7 @@ import {
 } from "./threadControl.js"
 
 /** The part of the hub the bridge uses (a `DialogiHub` fits). */
-export type BridgedHub = Pick<DialogiHub, "events" | "handoff" | "thread">
+export type BridgedHub = Pick<DialogiHub, "events" | "handoff" | "thread" | "note">
 
 /** Options of `adapter.followHub`. */
 export interface FollowHubOptions {
@@ -72,7 +72,8 @@ const tagOf = (error: unknown) => (error as { _tag?: unknown } | null)?._tag
  * - a handoff to an agent or a team takes (or requests) the thread when another app owns it;
  * - a handoff to a bot, or the conversation resolved, passes the thread back (see
  *   {@link FollowHubOptions.returnToAppId}) when we own it;
- * - another app passing the thread to us becomes a handoff to {@link FollowHubOptions.handoffTo}.
+ * - another app passing the thread to us becomes a handoff to {@link FollowHubOptions.handoffTo};
+ *   another app taking it from us, or asking for it, becomes an internal note in the thread.
  */
 export const makeHubBridge = (deps: BridgeDeps, hub: BridgedHub, options: FollowHubOptions) => {
   const { config } = deps
@@ -126,10 +127,27 @@ export const makeHubBridge = (deps: BridgeDeps, hub: BridgedHub, options: Follow
       await giveBack(body.conversationId, "conversation resolved")
   }
 
+  // Agents see in the thread when another app took the thread or asks for it, as an internal note.
+  const noteFor = async (address: string, text: string) => {
+    const conversationId = deps.conversations.conversationOf(address)
+    if (conversationId !== undefined) await hub.note(conversationId, text, { _tag: "system" })
+  }
+
   /** Called after a webhook batch committed, for each thread-control event in it. */
   const onHandover = async (event: Extract<MessengerEvent, { _tag: "handover" }>) => {
-    if (event.kind !== "pass_thread_control" || event.appId !== config.appId) return
     const address = formatAddress(event)
+    const about = event.metadata ? ` (${event.metadata})` : ""
+    if (event.kind === "take_thread_control" && event.previousAppId === config.appId)
+      return noteFor(
+        address,
+        `Messenger: app ${event.appId ?? "(none)"} took the thread${about}; replies here are refused until it passes it back.`
+      )
+    if (event.kind === "request_thread_control" && event.appId !== config.appId)
+      return noteFor(
+        address,
+        `Messenger: app ${event.appId} asks for the thread${about}; it gets it back when the conversation is resolved.`
+      )
+    if (event.kind !== "pass_thread_control" || event.appId !== config.appId) return
     if (event.previousAppId !== undefined)
       deps.takenFrom.set(address, { _tag: "app", appId: event.previousAppId })
     const conversationId = deps.conversations.conversationOf(address)

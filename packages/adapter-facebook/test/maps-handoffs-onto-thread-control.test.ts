@@ -153,4 +153,36 @@ describe("hub handoffs mapped onto Messenger thread control", () => {
       ])
     })
   })
+
+  it("notes in the thread when the page bot takes the thread back or asks for it", async () => {
+    await withHub({}, async (adapter, hub) => {
+      await adapter.handleWebhook(signed(textMessage("m_before_take", "still there?", Date.now())))
+      const [message] = await received(hub)
+      expect((await adapter.handleWebhook(signed(fixture("handover-request")))).status).toBe(200)
+      expect((await adapter.handleWebhook(signed(fixture("handover-take")))).status).toBe(200)
+      const notes = (await hub.thread(message!.conversationId)).messages
+        .filter((m) => m.visibility === "internal")
+        .map((m) => [m.author, m.parts])
+      expect(notes).toEqual([
+        [
+          { _tag: "system" },
+          [
+            {
+              _tag: "text",
+              text: `Messenger: app ${pageBotAppId} asks for the thread (additional content that the caller wants to set); it gets it back when the conversation is resolved.`
+            }
+          ]
+        ],
+        [
+          { _tag: "system" },
+          [
+            {
+              _tag: "text",
+              text: `Messenger: app ${pageBotAppId} took the thread (additional content that the caller wants to set); replies here are refused until it passes it back.`
+            }
+          ]
+        ]
+      ])
+    })
+  })
 })
