@@ -63,7 +63,8 @@ export const makeOfflineQueue = (options: {
         Effect.mapError(
           (error): JobRetry => ({
             _tag: "JobRetry",
-            reason: `offline check of ${decoded.right.messageId} failed: ${String((error.error as Error)?.message ?? error.error)}`
+            reason: `offline check of ${decoded.right.messageId} failed: ${String((error.error as Error)?.message ?? error.error)}`,
+            ...(error.error instanceof HubNotReady ? { delayMs: 1_000 } : {})
           })
         )
       )
