@@ -16,8 +16,9 @@ export type OfflineOutcome =
       readonly messageId: string
       /**
        * `delivered`: a socket (on any instance) took it; `not_sent`: the reply failed or is
-       * still queued; `already_copied`: a copy exists; `refused`: the hub will not send on the email channel (`detail` says why, e.g.
-       * `NoIdentity` when the visitor gave no email that core linked); `gone`: no such message.
+       * still queued; `already_copied`: a copy exists; `refused`: the hub will not send on the
+       * email channel (`detail` says why, e.g. `NoIdentity` when the visitor gave no email that
+       * core linked); `gone`: no such message.
        */
       readonly reason: "delivered" | "not_sent" | "already_copied" | "refused" | "gone"
       readonly detail?: string | undefined
