@@ -91,6 +91,8 @@ const bodies: ReadonlyArray<EventBody> = [
   { _tag: "message.status", conversationId, messageId: "m1" as MessageId, status: { _tag: "delivered" } },
   { _tag: "routing.queued", conversationId, teamId: "t" },
   { _tag: "routing.overflowed", conversationId, fromTeam: "t", toTeam: "u" },
+  { _tag: "routing.overflow_stopped", conversationId, fromTeam: "u", toTeam: "t", reason: "overflow loop" },
+  { _tag: "routing.returned", conversationId, participantId: "a" },
   {
     _tag: "handoff.requested",
     conversationId,

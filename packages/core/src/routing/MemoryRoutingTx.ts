@@ -62,6 +62,11 @@ export const makeMemoryRoutingTx = (deps: MemoryRoutingDeps): RoutingTx => {
       Effect.sync(() => [...new Set(ids)].flatMap((id) => state.teams.get(id) ?? []).sort(byId)),
     listTeams: () => Effect.sync(() => [...state.teams.values()].sort(byId)),
     roundRobinLast: (teamId) => Effect.sync(() => state.roundRobin.get(teamId)),
+    teamWithPosition: (teamId) =>
+      Effect.sync(() => {
+        const team = state.teams.get(teamId)
+        return team === undefined ? undefined : { team, roundRobinLast: state.roundRobin.get(teamId) }
+      }),
     setRoundRobinLast: (teamId, participantId) =>
       Effect.sync(() => setIn(state.roundRobin, teamId, participantId)),
     upsertParticipant: (p) => Effect.sync(() => setIn(state.participants, p.id, p)),

@@ -34,6 +34,16 @@ export interface RoutingTx {
   readonly listTeams: () => Effect.Effect<ReadonlyArray<Team>, StoreError>
   /** The member round robin picked last in a team. */
   readonly roundRobinLast: (teamId: string) => Effect.Effect<string | undefined, StoreError>
+  /**
+   * A team with its round robin position, in one read (what placing a conversation needs under
+   * the team's lock); undefined when there is no such team.
+   */
+  readonly teamWithPosition: (
+    teamId: string
+  ) => Effect.Effect<
+    { readonly team: Team; readonly roundRobinLast: string | undefined } | undefined,
+    StoreError
+  >
   readonly setRoundRobinLast: (teamId: string, participantId: string) => Effect.Effect<void, StoreError>
 
   readonly upsertParticipant: (participant: Participant) => Effect.Effect<void, StoreError>

@@ -1,11 +1,13 @@
 import type { ConversationId, Message, RoutingTx, StoreError } from "@dialogi/core"
 import { Effect } from "effect"
-import type { Row, SqlExecutor, Statement } from "../driver/SqlDriver.js"
+import type { Row, SqlExecutor, SqlTransaction, Statement } from "../driver/SqlDriver.js"
 import * as rows from "../rows.js"
 import { toStoreError } from "../storeError.js"
 import * as routingRows from "./routingRows.js"
 
 const fixed = (name: string, text: string): Statement => ({ name: `dialogi_${name}`, text })
+/** A fixed statement that casts every parameter, so it can share a round trip (`Statement.inline`). */
+const inlinable = (name: string, text: string): Statement => ({ ...fixed(name, text), inline: true })
 
 /** Whether participant $1 may see conversation `c` (a dialogi_conversations row): see RoutingTx.visibleTo. */
 export const visibleToCondition = (viewerParam: string): string => `EXISTS (
@@ -27,9 +29,9 @@ export const routingSql = {
   getTeams: fixed("get_teams", "SELECT * FROM dialogi_teams WHERE id = ANY($1::text[]) ORDER BY id"),
   listTeams: fixed("list_teams", "SELECT * FROM dialogi_teams ORDER BY id"),
   roundRobinLast: fixed("round_robin_last", "SELECT round_robin_last FROM dialogi_teams WHERE id = $1"),
-  setRoundRobinLast: fixed(
+  setRoundRobinLast: inlinable(
     "set_round_robin_last",
-    "UPDATE dialogi_teams SET round_robin_last = $2 WHERE id = $1"
+    "UPDATE dialogi_teams SET round_robin_last = $2::text WHERE id = $1::text"
   ),
   upsertParticipant: fixed(
     "upsert_participant",
@@ -56,7 +58,7 @@ export const routingSql = {
      FROM unnest($1::text[]) AS k(id)`
   ),
   getRouting: fixed("get_routing", "SELECT * FROM dialogi_routing WHERE conversation_id = ANY($1::text[])"),
-  putRouting: fixed(
+  putRouting: inlinable(
     "put_routing",
     `INSERT INTO dialogi_routing (conversation_id, team_id, queued, priority, skills, queued_at)
      SELECT conversation_id, team_id, queued, priority, ARRAY(SELECT jsonb_array_elements_text(skills::jsonb)),
@@ -140,12 +142,27 @@ export const makeRoutingOps = (executor: SqlExecutor): RoutingTx => {
     )
   const exec = (operation: string, statement: Statement, params: ReadonlyArray<unknown>) =>
     Effect.asVoid(q(operation, statement, params))
+  // Writes whose rows nobody reads go with the transaction's next statement or its COMMIT, in
+  // that round trip; a failure fails that statement and the transaction, as an awaited one would.
+  const deferrable = "defer" in executor ? (executor as SqlTransaction) : undefined
+  const write = (operation: string, statement: Statement, params: ReadonlyArray<unknown>) =>
+    deferrable === undefined
+      ? exec(operation, statement, params)
+      : Effect.try({
+          try: () => deferrable.defer(statement, params),
+          catch: (error) => toStoreError(operation, error)
+        })
 
   return {
     upsertTeam: (team) => exec("upsertTeam", routingSql.upsertTeam, routingRows.teamParams(team)),
     getTeams: (ids) =>
       ids.length === 0 ? Effect.succeed([]) : all("getTeams", routingSql.getTeams, [ids], routingRows.teamOf),
     listTeams: () => all("listTeams", routingSql.listTeams, [], routingRows.teamOf),
+    teamWithPosition: (teamId) =>
+      first("teamWithPosition", routingSql.getTeams, [[teamId]], (r) => ({
+        team: routingRows.teamOf(r),
+        roundRobinLast: (r.round_robin_last as string | null) ?? undefined
+      })),
     roundRobinLast: (teamId) =>
       Effect.map(
         first(
@@ -157,7 +174,7 @@ export const makeRoutingOps = (executor: SqlExecutor): RoutingTx => {
         (last) => last ?? undefined
       ),
     setRoundRobinLast: (teamId, participantId) =>
-      exec("setRoundRobinLast", routingSql.setRoundRobinLast, [teamId, participantId]),
+      write("setRoundRobinLast", routingSql.setRoundRobinLast, [teamId, participantId]),
     upsertParticipant: (p) =>
       exec("upsertParticipant", routingSql.upsertParticipant, routingRows.participantParams(p)),
     getParticipants: (ids) =>
@@ -183,7 +200,7 @@ export const makeRoutingOps = (executor: SqlExecutor): RoutingTx => {
       if (entries.length === 0) return Effect.void
       // An upsert cannot touch one row twice in a statement: the last entry of an id wins.
       const last = [...new Map(entries.map((e) => [e.conversationId as string, e])).values()]
-      return exec("putRouting", routingSql.putRouting, routingRows.routingParams(last))
+      return write("putRouting", routingSql.putRouting, routingRows.routingParams(last))
     },
     queued: (teamId, limit) => all("queued", routingSql.queued, [teamId, limit], routingRows.routingOf),
     queuedTeams: () => all("queuedTeams", routingSql.queuedTeams, [], (r) => r.team_id as string),

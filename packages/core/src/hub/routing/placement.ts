@@ -45,12 +45,20 @@ export const lockKey = {
  */
 export const lockConversations = (
   tx: StoreTx,
-  ids: ReadonlyArray<ConversationId>
+  ids: ReadonlyArray<ConversationId>,
+  knownContacts: ReadonlyArray<string> = []
 ): Effect.Effect<ReadonlyArray<Conversation>, StoreError> =>
   Effect.gen(function* () {
     if (ids.length === 0) return []
     yield* tx.lock(ids.map(lockKey.conversation))
     const locked = new Set<string>()
+    // Contacts the caller read the conversations with (unlocked) are locked before the first
+    // read: usually still right, which saves a read; a merge meanwhile is caught below.
+    if (knownContacts.length > 0) {
+      const keys = [...new Set(knownContacts.map(lockKey.contact))]
+      yield* tx.lock(keys)
+      for (const k of keys) locked.add(k)
+    }
     for (;;) {
       const rows = yield* tx.getConversations(ids)
       // Only contacts not locked yet: a merge that moved a conversation meanwhile shows up as a
@@ -91,6 +99,7 @@ const memberSnapshot = (m: Participant, loads: ReadonlyMap<string, number>, now:
 const lockedSnapshot = (
   tx: StoreTx,
   team: Team,
+  lastAssigned: string | undefined,
   members: ReadonlyArray<Participant>,
   now: Date,
   others: ReadonlyArray<Participant> = []
@@ -99,7 +108,6 @@ const lockedSnapshot = (
     const everyone = [...members, ...others]
     yield* tx.lock(everyone.map((m) => lockKey.participant(m.id)))
     const loads = yield* tx.routing.loads(everyone.map((m) => m.id))
-    const lastAssigned = yield* tx.routing.roundRobinLast(team.id)
     const snapshot: TeamSnapshot = {
       teamId: team.id,
       lastAssigned,
@@ -230,6 +238,8 @@ export interface PlaceOptions {
   readonly exclude?: ReadonlyArray<string> | undefined
   /** Other teams to lock with this one (an overflow's source team). */
   readonly alsoLockTeams?: ReadonlyArray<string> | undefined
+  /** The conversation's contact as last read without locks (saves a read when still right). */
+  readonly contactId?: string | undefined
   /** Checked under the locks: false leaves everything as it is. */
   readonly guard?: ((conversation: Conversation, entry: RoutingEntry | undefined) => boolean) | undefined
   /** Events to append before the placement's own, when it happens. */
@@ -267,12 +277,18 @@ export const placeInTeam = (
 ): Effect.Effect<PlaceResult, StoreError> =>
   Effect.gen(function* () {
     yield* tx.lock([place.teamId, ...(place.alsoLockTeams ?? [])].map(lockKey.team))
-    const [team] = yield* tx.routing.getTeams([place.teamId])
-    if (team === undefined) {
+    // Read under the team lock: its round robin position moves only under that lock.
+    const state = yield* tx.routing.teamWithPosition(place.teamId)
+    const team = state?.team
+    if (state === undefined || team === undefined) {
       log("warn", `routing: no team ${place.teamId}; conversation ${place.conversationId} left as it is`)
       return { _tag: "skipped", reason: `no team ${place.teamId}` } as const
     }
-    const [conversation] = yield* lockConversations(tx, [place.conversationId])
+    const [conversation] = yield* lockConversations(
+      tx,
+      [place.conversationId],
+      place.contactId === undefined ? [] : [place.contactId]
+    )
     if (conversation === undefined || conversation.status === "resolved")
       return { _tag: "skipped", reason: "conversation resolved or gone" } as const
     const [before] = yield* tx.routing.getRouting([conversation.id])
@@ -286,7 +302,7 @@ export const placeInTeam = (
       place.preferOwner && ownerId !== undefined && !members.some((m) => m.id === ownerId)
         ? yield* tx.routing.getParticipants([ownerId])
         : []
-    const locked = yield* lockedSnapshot(tx, team, members, now, outside)
+    const locked = yield* lockedSnapshot(tx, team, state.roundRobinLast, members, now, outside)
     // Its current owner's load already counts this conversation: keeping it adds nothing.
     const withoutThis = (m: MemberSnapshot) => (m.id === ownerId ? { ...m, load: m.load - 1 } : m)
     const snapshot: TeamSnapshot = { ...locked.snapshot, members: locked.snapshot.members.map(withoutThis) }
@@ -340,8 +356,9 @@ export const drainTeam = (
 ): Effect.Effect<number, StoreError> =>
   Effect.gen(function* () {
     yield* tx.lock([lockKey.team(teamId)])
-    const [team] = yield* tx.routing.getTeams([teamId])
-    if (team === undefined) return 0
+    const state = yield* tx.routing.teamWithPosition(teamId)
+    if (state === undefined) return 0
+    const team = state.team
     const members = yield* tx.routing.listParticipants({ team: teamId })
     // A first, unlocked look at the room there is, to size the batch; the locked count decides.
     const available = members.filter((m) => isAvailable(m, now))
@@ -371,7 +388,7 @@ export const drainTeam = (
       for (const e of stale) yield* tx.cancelDeadline(routingKey.overflow(e.conversationId))
     }
     if (live.length === 0) return 0
-    const { snapshot } = yield* lockedSnapshot(tx, team, members, now)
+    const { snapshot } = yield* lockedSnapshot(tx, team, state.roundRobinLast, members, now)
     const requests = live.map((e) => requestFor(conversations.get(e.conversationId)!, e.skills))
     const plan = planQueue(snapshot, requests, strategyOf(options, team, log))
     const byId = new Map(live.map((e) => [e.conversationId as string, e]))

@@ -19,13 +19,18 @@ import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
 
 /** The first rule matching a conversation and its contact. */
 const ruleFor = (tx: StoreTx, options: ResolvedRoutingOptions, conversation: Conversation) =>
-  Effect.map(tx.getContact(conversation.contactId), (contact) =>
-    chooseRule(options.rules, {
-      channel: conversation.lastInboundChannel,
-      tags: conversation.tags,
-      priority: conversation.priority,
-      attributes: contact?.attributes ?? {}
-    })
+  Effect.map(
+    // Only language and attribute conditions look at the contact: without them it is not read.
+    options.rules.some((r) => r.match.languages !== undefined || r.match.attributes !== undefined)
+      ? tx.getContact(conversation.contactId)
+      : Effect.succeed(undefined),
+    (contact) =>
+      chooseRule(options.rules, {
+        channel: conversation.lastInboundChannel,
+        tags: conversation.tags,
+        priority: conversation.priority,
+        attributes: contact?.attributes ?? {}
+      })
   )
 
 /**
@@ -83,8 +88,14 @@ export const routeByRules = (
     const [conversation] = yield* tx.getConversations([conversationId])
     if (conversation === undefined || conversation.status === "resolved")
       return { _tag: "skipped", reason: "conversation resolved or gone" } as const
-    const [entry] = yield* tx.routing.getRouting([conversationId])
     const owner = conversation.assignee
+    const contactId = conversation.contactId
+    // A new conversation (no owner) needs no look at its routing entry before the locks: the
+    // guard below refuses one that has an entry by then.
+    const [entry] =
+      extra.onlyUnrouted && (owner._tag === "none" || owner._tag === "team")
+        ? []
+        : yield* tx.routing.getRouting([conversationId])
     // Reopened while it belonged to a team: back into that team's queue (or to a free member).
     if (extra.onlyUnrouted && owner._tag === "team")
       return yield* placeInTeam(
@@ -94,6 +105,7 @@ export const routeByRules = (
         {
           conversationId,
           teamId: owner.id,
+          contactId,
           guard: (c) => c.assignee._tag === "team" && c.assignee.id === owner.id
         },
         now
@@ -112,6 +124,7 @@ export const routeByRules = (
         {
           conversationId,
           teamId,
+          contactId,
           skills: entry?.skills ?? rule?.skills ?? [],
           preferOwner: true,
           guard: stillOwner
@@ -127,7 +140,7 @@ export const routeByRules = (
         tx,
         options,
         log,
-        { conversationId, teamId: entry.teamId, exclude: extra.exclude },
+        { conversationId, teamId: entry.teamId, contactId, exclude: extra.exclude },
         now
       )
     const rule = yield* ruleFor(tx, options, conversation)
@@ -141,6 +154,7 @@ export const routeByRules = (
       {
         conversationId,
         teamId,
+        contactId,
         skills: rule?.skills ?? [],
         exclude: extra.exclude,
         // Checked again under the conversation lock: someone may have assigned it meanwhile.
