@@ -246,6 +246,7 @@ const describeInside = ({ server: s, client: c }) => {
       `${fmt(s.statementsPerMsg, 1)} statements/msg`,
       `ingest p50 ${ms(s.ingestP50Ms)} p99 ${ms(s.ingestP99Ms)} ms`,
       `COMMIT p50 ${ms(s.commitP50Ms)} p99 ${ms(s.commitP99Ms)} ms`,
+      `transaction's wait for a pool connection p50 ${ms(s.poolWaitP50Ms)} p99 ${ms(s.poolWaitP99Ms)} ms (max ${fmt(s.poolWaitingMax)} waiting)`,
       `batches ${fmt(s.batches?.count)} (mean ${fmt(s.batches?.mean, 1)}, p50 ${fmt(s.batches?.p50)}, max ${fmt(s.batches?.max)} msgs)`,
       `stream after ingest p50 ${ms(s.streamLagP50Ms)} p99 ${ms(s.streamLagP99Ms)} ms`
     )

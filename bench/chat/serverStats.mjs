@@ -15,7 +15,14 @@ const percentile = (values, p) => {
 }
 
 /** Counts and times the statements every `pg` client of this process sends (the store's pool too). */
-const statements = { total: 0, commitMs: [], counting: false, byText: new Map() }
+const statements = {
+  total: 0,
+  commitMs: [],
+  poolWaitMs: [],
+  poolWaiting: 0,
+  counting: false,
+  byText: new Map()
+}
 // BENCH_TRACE=1: which statements the server sent in the measured window, with counts.
 const trace = process.env.BENCH_TRACE === "1"
 const countStatements = () => {
@@ -38,6 +45,20 @@ const countStatements = () => {
         () => undefined
       )
     }
+    return result
+  }
+  // How long a transaction waited for a pool connection (reads queue in the same pool), and how
+  // many callers were waiting at those moments.
+  const connect = pg.Pool.prototype.connect
+  pg.Pool.prototype.connect = function (...args) {
+    if (args.length > 0) return connect.apply(this, args)
+    statements.poolWaiting = Math.max(statements.poolWaiting, this.waitingCount)
+    const started = performance.now()
+    const result = connect.call(this)
+    result.then(
+      () => statements.poolWaitMs.push(performance.now() - started),
+      () => undefined
+    )
     return result
   }
 }
@@ -108,6 +129,8 @@ export const makeServerStats = ({ connectionString, database }) => {
       ingestMs.length = 0
       streamLagMs.length = 0
       statements.commitMs.length = 0
+      statements.poolWaitMs.length = 0
+      statements.poolWaiting = 0
       statements.byText.clear()
       window = {
         cpu: process.cpuUsage(),
@@ -151,6 +174,9 @@ export const makeServerStats = ({ connectionString, database }) => {
         ingestP99Ms: percentile(ingestMs, 0.99),
         commitP50Ms: percentile(statements.commitMs, 0.5),
         commitP99Ms: percentile(statements.commitMs, 0.99),
+        poolWaitP50Ms: percentile(statements.poolWaitMs, 0.5),
+        poolWaitP99Ms: percentile(statements.poolWaitMs, 0.99),
+        poolWaitingMax: statements.poolWaiting,
         streamLagP50Ms: percentile(streamLagMs, 0.5),
         streamLagP99Ms: percentile(streamLagMs, 0.99),
         batches,
