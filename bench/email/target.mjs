@@ -128,15 +128,18 @@ const runHub = async (expected) => {
   })
   const store = await makeStore()
   const hub = await createHub({ store, adapters: [adapter] })
+  const timeout = setTimeout(() => done("timeout"), settings.timeoutMs)
   let imapCpu
   if (settings.reader === "concurrent")
-    imapCpu = await readInbox(async (batch) => {
+    readInbox(async (batch) => {
       await Promise.all(batch.map((m) => adapter.ingestRaw(m.source, `${mailbox}#${m.uid}`)))
-    }).then((cpu) => {
-      done()
-      return cpu
-    })
-  const timeout = setTimeout(() => done("timeout"), settings.timeoutMs)
+    }).then(
+      (cpu) => {
+        imapCpu = cpu
+        done()
+      },
+      (error) => done(error)
+    )
   const outcome = await finished
   clearTimeout(timeout)
   const wallMs = performance.now() - started
@@ -147,6 +150,7 @@ const runHub = async (expected) => {
   const peak = rssMb()
   if (outcome === "timeout")
     throw new Error(`backlog not stored within ${settings.timeoutMs} ms (health: ${health.join(", ")})`)
+  if (outcome instanceof Error) throw outcome
   const quarantined = await adapter.quarantined()
   const items = await storedMessages(store)
   await hub.close()
