@@ -112,8 +112,24 @@ export const makeInboxApi = (deps: InboxApiDeps) => {
     return { cursor, items: rows, next: page.next ?? null }
   }
 
+  /**
+   * Whether a handoff of this conversation waits for this agent (to them, or to one of their
+   * teams): its receiver reads the thread to decide, even from another team, before it is theirs.
+   */
+  const handoffWaitsFor = async (id: string, agentId: string): Promise<boolean> => {
+    const pending = (await hub.handoffs.list(id)).find((h) => h.state === "requested")
+    if (pending === undefined) return false
+    if (pending.to._tag === "agent") return pending.to.id === agentId
+    if (pending.to._tag !== "team") return false
+    const teamId = pending.to.id
+    return (await hub.routing.participant(agentId).catch(() => undefined))?.teams.includes(teamId) ?? false
+  }
+
   const threadView = async (id: string, agentId: string): Promise<ThreadView> => {
-    const thread = await asViewer(hub.thread(id, { as: agentId }))
+    const thread = await hub.thread(id, { as: agentId }).catch(async (error: unknown) => {
+      if (tagOf(error) === "NotPermitted" && (await handoffWaitsFor(id, agentId))) return hub.thread(id)
+      return asViewer(Promise.reject(error))
+    })
     const picker = await channelChoices(hub, thread, deps.channels)
     return {
       conversation: conversationRow(thread.conversation, thread.contact, await deps.expectedReply?.(id)),

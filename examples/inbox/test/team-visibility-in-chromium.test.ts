@@ -128,13 +128,18 @@ describe("who sees which conversation in Chromium", () => {
     expect(after.conversation.status).toBe("open")
     expect(await inbox.hub.handoffs.list(conversationId)).toEqual([])
 
-    // Handed to her by a support agent and accepted, it is hers to see.
+    // Handed to her by a support agent: she may read the thread to decide (not yet answer in
+    // it), and once she accepts it is hers.
     const handoff = (await (
       await asBearer(token, `/conversations/${conversationId}/handoff`, {
         to: { _tag: "agent", id: "bea" },
         reason: "refund question"
       })
     ).json()) as { id: string }
+    expect((await asBearer(beaToken, `/conversations/${conversationId}`)).status).toBe(200)
+    expect((await asBearer(beaToken, `/conversations/${conversationId}/note`, { text: "peek" })).status).toBe(
+      404
+    )
     expect((await asBearer(beaToken, `/handoffs/${handoff.id}/accept`, {})).status).toBe(200)
     expect((await asBearer(beaToken, `/conversations/${conversationId}`)).status).toBe(200)
     expect(await listedIds(beaToken)).toContain(conversationId)
