@@ -20,18 +20,38 @@ export const drive = async (envelopes, concurrency, ingest, { serverCpuMs } = {}
     }
   }
   const started = performance.now()
+  const io = selfIo()
   const cpu = process.cpuUsage()
   const pgCpu = await serverCpuMs?.()
   await Promise.all(Array.from({ length: Math.min(concurrency, envelopes.length) }, slot))
   const wallMs = performance.now() - started
   const used = process.cpuUsage(cpu)
+  const ioAfter = selfIo()
   const pgAfter = await serverCpuMs?.()
   return {
     wallMs,
+    nodeSysCpuMs: used.system / 1000,
+    writtenBytes: io && ioAfter ? ioAfter.wchar - io.wchar : undefined,
+    writeCalls: io && ioAfter ? ioAfter.syscw - io.syscw : undefined,
     latencies,
     results,
     nodeCpuMs: (used.user + used.system) / 1000,
     pgCpuMs: pgCpu === undefined || pgAfter === undefined ? undefined : pgAfter - pgCpu
+  }
+}
+
+/**
+ * Bytes this process has written and its write system calls (Linux /proc/self/io; sockets
+ * included), or undefined elsewhere. On loopback the kernel does the receiving side's TCP work
+ * inside the sender's write, so bytes sent to the database are CPU the target pays for.
+ */
+const selfIo = () => {
+  try {
+    const text = readFileSync("/proc/self/io", "utf8")
+    const field = (name) => Number(text.match(new RegExp(`^${name}: (\\d+)`, "m"))?.[1])
+    return { wchar: field("wchar"), syscw: field("syscw") }
+  } catch {
+    return undefined
   }
 }
 
@@ -67,10 +87,21 @@ const percentile = (sorted, p) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]
 
 /** Throughput and latency summary of a {@link drive} run. */
-export const summarize = ({ wallMs, latencies, nodeCpuMs, pgCpuMs }) => {
+export const summarize = ({
+  wallMs,
+  latencies,
+  nodeCpuMs,
+  nodeSysCpuMs,
+  pgCpuMs,
+  writtenBytes,
+  writeCalls
+}) => {
   const sorted = Float64Array.from(latencies).sort()
   return {
     nodeCpuUsPerMsg: (nodeCpuMs * 1000) / latencies.length,
+    nodeSysCpuUsPerMsg: (nodeSysCpuMs * 1000) / latencies.length,
+    bytesPerMsg: writtenBytes === undefined ? undefined : writtenBytes / latencies.length,
+    writesPerMsg: writeCalls === undefined ? undefined : writeCalls / latencies.length,
     pgCpuUsPerMsg: pgCpuMs === undefined ? undefined : (pgCpuMs * 1000) / latencies.length,
     count: latencies.length,
     wallMs,

@@ -105,7 +105,7 @@ const median = (values) => {
 }
 
 const describe = (target, result) =>
-  `${target}: ${fmt(result.msgsPerS)} msgs/s in ${fmt(result.wallMs / 1000, 1)}s, p50 ${fmt(result.p50Ms, 1)} ms, p99 ${fmt(result.p99Ms, 1)} ms, ${fmt(result.roundTrips / result.count, 1)} round trips/ingest, CPU per message: Node ${fmt(result.nodeCpuUsPerMsg)} µs, PostgreSQL ${result.pgCpuUsPerMsg === undefined ? "-" : fmt(result.pgCpuUsPerMsg)} µs`
+  `${target}: ${fmt(result.msgsPerS)} msgs/s in ${fmt(result.wallMs / 1000, 1)}s, p50 ${fmt(result.p50Ms, 1)} ms, p99 ${fmt(result.p99Ms, 1)} ms, ${fmt(result.roundTrips / result.count, 1)} round trips/ingest, CPU per message: Node ${fmt(result.nodeCpuUsPerMsg)} µs (system ${fmt(result.nodeSysCpuUsPerMsg)}), PostgreSQL ${result.pgCpuUsPerMsg === undefined ? "-" : fmt(result.pgCpuUsPerMsg)} µs${result.bytesPerMsg === undefined ? "" : `, written per message: ${fmt(result.bytesPerMsg)} bytes in ${fmt(result.writesPerMsg, 2)} writes`}`
 
 /** Runs every target once on a fresh database and PGlite directory; returns their results. */
 const runRound = async (options, adminUrl, admin, round) => {

@@ -23,7 +23,8 @@ import {
 import { Effect } from "effect"
 import { makeCsatOps } from "./csat/csatSql.js"
 import { deadlinesChannel, makeDeadlineOps, notifyWindowMs } from "./deadlines/deadlineSql.js"
-import type { Row, SqlExecutor, Statement } from "./driver/SqlDriver.js"
+import { sqlLiteral } from "./driver/literals.js"
+import type { Row, SqlExecutor, SqlTransaction, Statement } from "./driver/SqlDriver.js"
 import { makeRoutingOps, visibleToCondition } from "./routing/routingSql.js"
 import * as rows from "./rows.js"
 import { makeSlaOps } from "./sla/slaSql.js"
@@ -42,6 +43,8 @@ export const noEffects = (): TxEffects => ({ headSeq: undefined, queues: new Set
 
 /** Fixed statement text, prepared once per connection on pg under a stable name. */
 const fixed = (name: string, text: string): Statement => ({ name: `dialogi_${name}`, text })
+/** A fixed statement that casts every parameter, so it can share a round trip (`Statement.inline`). */
+const inlinable = (name: string, text: string): Statement => ({ ...fixed(name, text), inline: true })
 
 // Lookups by a batch of keys probe the unique index once per distinct key. A LATERAL subquery
 // with LIMIT is never flattened into a join, so the plan cannot turn into a hash semi-join over
@@ -67,16 +70,13 @@ const conversationAssignments = `contact_id = t.contact_id, status = t.status,
 const lockOver = (keys: string) =>
   `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(${keys}::text[]) AS k`
 
-// An E'' literal reads the same whatever standard_conforming_strings says.
-const literal = (value: string) => `E'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`
-
 /**
  * The lock statement with its keys written in, for a driver to send together with BEGIN (a
  * simple query, which has no parameters). `keys` must be distinct and sorted, as `lock` sorts
  * them, so that transactions always queue for shared keys in the same order.
  */
 export const lockStatement = (keys: ReadonlyArray<string>): string =>
-  lockOver(`ARRAY[${keys.map(literal).join(", ")}]`)
+  lockOver(`ARRAY[${keys.map(sqlLiteral).join(", ")}]`)
 
 const sql = {
   lock: fixed("lock", lockOver("$1")),
@@ -186,13 +186,13 @@ const sql = {
   ),
   // The head row's lock is held to commit: a concurrent append waits here, so numbers follow commit
   // order. NOTIFY is transactional too: listeners hear of the events when they are visible.
-  appendEvents: fixed(
+  appendEvents: inlinable(
     "append_events",
     `WITH head AS (
        UPDATE dialogi_event_head SET seq = seq + $1::bigint WHERE id = 1 RETURNING seq - $1::bigint AS base),
      inserted AS (
        INSERT INTO dialogi_events (seq, at, body, conversation_id, contact_id)
-       SELECT head.base + e.n, $2, e.body, e.conversation_id, e.contact_id
+       SELECT head.base + e.n, $2::timestamptz, e.body, e.conversation_id, e.contact_id
        FROM head, ROWS FROM (json_to_recordset($3::json) AS (body jsonb, conversation_id text, contact_id text))
          WITH ORDINALITY AS e(body, conversation_id, contact_id, n))
      SELECT base, pg_notify('dialogi_events', (base + $1::bigint)::text) FROM head`
@@ -209,6 +209,22 @@ const sql = {
      WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
   )
 }
+
+/** Parameters of `appendEvents`, or undefined when there is nothing to append. */
+const eventParams = (bodies: ReadonlyArray<EventBody>, at: Date): unknown[] | undefined =>
+  bodies.length === 0
+    ? undefined
+    : [
+        bodies.length,
+        at,
+        JSON.stringify(
+          bodies.map((b) => ({
+            body: rows.encodeEventBody(b),
+            conversation_id: eventConversationOf(b) ?? null,
+            contact_id: eventContactOf(b) ?? null
+          }))
+        )
+      ]
 
 /** The events as appended from `base + 1` on. */
 const appendedEvents = (bodies: ReadonlyArray<EventBody>, base: number, at: Date): DialogiEvent[] =>
@@ -242,7 +258,7 @@ const ingestSql = {
   // Identities, then a lock on each contact they belong to (sorted: no lock-order deadlocks).
   // The locks are taken inside this statement, so later statements of the transaction see
   // every conversation committed by whoever held them.
-  findForIngest: fixed(
+  findForIngest: inlinable(
     "find_for_ingest",
     `WITH ids AS MATERIALIZED (
        SELECT i.contact_id, k.channel, k.address, i.verified FROM ${identityProbe("$3", "$4")}),
@@ -256,11 +272,11 @@ const ingestSql = {
      SELECT 'identity', NULL, NULL, ids.channel, NULL, ids.contact_id, ids.address, ids.verified
      FROM ids, locked`
   ),
-  findConversationsForIngest: fixed("find_conversations_for_ingest", ingestConversations),
+  findConversationsForIngest: inlinable("find_conversations_for_ingest", ingestConversations),
   // The same conversations, plus their SLA clock rows locked in id order (as getSlaClocks locks
   // them) and the store's time: the SLA plan of the batch then needs no read of its own. Rows of
   // one shape: clock rows carry NULL conversation columns (the table's row type, all NULL).
-  findConversationsWithSlaForIngest: fixed(
+  findConversationsWithSlaForIngest: inlinable(
     "find_conversations_sla_for_ingest",
     `WITH convs AS MATERIALIZED (${ingestConversations}),
      clocks AS MATERIALIZED (
@@ -279,7 +295,7 @@ const ingestSql = {
   // rows $7 and deadlines $8 (JSON, one row per key). The data-modifying CTEs all run, in one
   // snapshot. Deadlines due soon NOTIFY other instances as armDeadlines does. Events are
   // appended by a statement of their own, last.
-  applyIngestWrites: fixed(
+  applyIngestWrites: inlinable(
     "apply_ingest_writes",
     `WITH new_contacts AS (
        INSERT INTO dialogi_contacts (id, name, attributes, merged_into, created_at)
@@ -302,8 +318,9 @@ const ingestSql = {
        RETURNING 1),
      new_messages AS (
        INSERT INTO dialogi_messages (${rows.messageColumns}, metadata)
+       -- No ON CONFLICT: the batch holds its provider ids' locks, so a stored one means a writer
+       -- ignored them; the unique violation fails the batch, which is retried (storeError.ts).
        SELECT ${rows.messageColumns}, metadata FROM ${rows.recordset("$6", rows.messageRecord)}
-       ON CONFLICT (channel, provider_message_id) DO NOTHING
        RETURNING id),
      sla_clocks AS (
        INSERT INTO dialogi_sla_clocks (conversation_id, state, updated_at)
@@ -317,7 +334,7 @@ const ingestSql = {
        ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,
          payload = excluded.payload, attempts = 0, last_error = NULL
        RETURNING kind, due_at)
-     SELECT ARRAY(SELECT id FROM new_messages) AS inserted,
+     SELECT (SELECT count(*) FROM new_messages) AS inserted,
        (SELECT count(*) FROM sla_clocks) AS clocks,
        (SELECT count(pg_notify('${deadlinesChannel}', (extract(epoch FROM due) * 1000)::bigint || ' ' || kind))
         FROM (SELECT kind, min(due_at) AS due FROM armed
@@ -510,18 +527,8 @@ export const makeSqlTx = (
         ? Effect.succeed([])
         : Effect.map(q("thread", sql.thread, [ids]), (result) => result.map(rows.messageOf)),
     appendEvents: (bodies, at): Effect.Effect<ReadonlyArray<DialogiEvent>, StoreError> => {
-      if (bodies.length === 0) return Effect.succeed([])
-      const params = [
-        bodies.length,
-        at,
-        JSON.stringify(
-          bodies.map((b) => ({
-            body: rows.encodeEventBody(b),
-            conversation_id: eventConversationOf(b) ?? null,
-            contact_id: eventContactOf(b) ?? null
-          }))
-        )
-      ]
+      const params = eventParams(bodies, at)
+      if (params === undefined) return Effect.succeed([])
       return Effect.map(q("appendEvents", sql.appendEvents, params), (result) => {
         const base = Number(result[0]?.base)
         effects.headSeq = base + bodies.length
@@ -617,14 +624,28 @@ export const makeSqlTx = (
           deadlines.map((d) => ({ key: d.key, kind: d.kind, due_at: d.dueAt, payload: d.payload }))
         )
       ]
+      const events = eventParams(writes.events, writes.at)
+      const deferrable = "defer" in executor ? (executor as SqlTransaction) : undefined
+      if (deferrable !== undefined)
+        return Effect.try({
+          // Nobody waits for these rows: both statements go with the transaction's next
+          // statement or its COMMIT, in that round trip. A failure fails the transaction there.
+          try: () => {
+            deferrable.defer(ingestSql.applyIngestWrites, params, () => noteArmed(deadlines))
+            if (events !== undefined)
+              deferrable.defer(sql.appendEvents, events, (result) => {
+                effects.headSeq = Number(result[0]?.base) + writes.events.length
+              })
+          },
+          catch: (error) => toStoreError("applyIngestWrites", error)
+        })
       return Effect.gen(function* () {
-        const result = yield* q("applyIngestWrites", ingestSql.applyIngestWrites, params)
+        yield* q("applyIngestWrites", ingestSql.applyIngestWrites, params)
         noteArmed(deadlines)
         // Events go last, in a statement of their own: the event head's row lock they take is
         // held until commit and makes concurrent ingest transactions wait for each other, so it
         // should cover only the event insert and the commit, not the batch's other writes.
-        const events = yield* tx.appendEvents(writes.events, writes.at)
-        return { insertedMessageIds: result[0]!.inserted as MessageId[], events }
+        yield* tx.appendEvents(writes.events, writes.at)
       })
     },
     enqueueJob: (job) =>

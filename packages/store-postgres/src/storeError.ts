@@ -14,6 +14,10 @@ export const isTransient = (error: unknown): boolean => {
     (transientStates.has(code) || code.startsWith("08") || transientCodes.has(code))
   )
     return true
+  // A provider message id stored by a writer that ignored the ingest locks: retrying the batch
+  // finds it and answers "duplicate" (see StoreTx.applyIngestWrites).
+  if (code === "23505" && (error as { constraint?: unknown }).constraint === "dialogi_messages_provider_id")
+    return true
   const message = String((error as { message?: unknown }).message ?? "")
   return /connection terminated|terminating connection|connection ended|not queryable|Connection terminated/i.test(
     message

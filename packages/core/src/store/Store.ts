@@ -420,15 +420,13 @@ export interface StoreTx {
   }) => Effect.Effect<IngestConversations, StoreError>
   /**
    * Inserts contacts, conversations and messages, updates conversations and appends events, as
-   * the separate methods would in that order. Returns the ids of the messages inserted (a
-   * duplicate provider id is skipped) and the appended events.
+   * the separate methods would in that order. A message whose (channel, provider id) is already
+   * stored fails the transaction with a transient {@link StoreError}: the caller holds those
+   * ids' locks, so another writer did not, and the batch is worth retrying. A store may send
+   * the writes later in the transaction (the SQL store sends them with COMMIT), so the failure
+   * can also surface when the transaction ends; nothing is written then.
    */
-  readonly applyIngestWrites: (
-    writes: IngestWrites
-  ) => Effect.Effect<
-    { readonly insertedMessageIds: ReadonlyArray<MessageId>; readonly events: ReadonlyArray<DialogiEvent> },
-    StoreError
-  >
+  readonly applyIngestWrites: (writes: IngestWrites) => Effect.Effect<void, StoreError>
 }
 
 /** How a transaction starts. */

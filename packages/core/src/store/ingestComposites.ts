@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { StoreError } from "../domain/Errors.js"
 import type { StoreTx } from "./Store.js"
 
 /** The store operations the ingest composites are built from. */
@@ -32,12 +33,16 @@ export const composeIngestOps = (
       yield* tx.insertContacts(writes.contacts)
       yield* tx.insertConversations(writes.newConversations)
       const insertedMessageIds = yield* tx.insertMessages(writes.messages)
+      if (insertedMessageIds.length !== writes.messages.length)
+        return yield* new StoreError({
+          message: "provider message id inserted concurrently",
+          transient: true
+        })
       yield* tx.updateConversations(writes.updatedConversations)
       if (writes.slaClocks !== undefined && writes.slaClocks.length > 0)
         yield* tx.putSlaClocks(writes.slaClocks)
       if (writes.deadlines !== undefined && writes.deadlines.length > 0)
         yield* tx.armDeadlines(writes.deadlines)
-      const events = writes.events.length > 0 ? yield* tx.appendEvents(writes.events, writes.at) : []
-      return { insertedMessageIds, events }
+      if (writes.events.length > 0) yield* tx.appendEvents(writes.events, writes.at)
     })
 })

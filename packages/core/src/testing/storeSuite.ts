@@ -686,25 +686,20 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         expect(sortedIds(found.byId)).toEqual(["v3", "v4"])
       })
 
-      it("applyIngestWrites writes every row, skips a known provider id and appends the events last", async () => {
+      it("applyIngestWrites writes every row and appends the events last", async () => {
         await write((t) =>
-          t.insertMessages([{ message: message("m0", "v0", 0, { providerMessageId: "p0" }), metadata: {} }])
-        )
-        const result = await write((t) =>
           t.applyIngestWrites({
             contacts: [contact("c1", [["email", "a@x", false]])],
             newConversations: [conversation("v1", "c1", 1)],
             updatedConversations: [],
             messages: [
               { message: message("m1", "v1", 1, { providerMessageId: "p1" }), metadata: { k: 1 } },
-              { message: message("m2", "v1", 2, { providerMessageId: "p0" }), metadata: {} }
+              { message: message("m2", "v1", 2, { providerMessageId: "p2" }), metadata: {} }
             ],
             events: [resolved("v1"), resolved("v1")],
             at: at(7)
           })
         )
-        expect([...result.insertedMessageIds]).toEqual(["m1"])
-        expect(result.events.map((e) => e.seq)).toEqual([1, 2])
         const after = await read((t) =>
           Effect.all({
             contact: t.getContact("c1" as ContactId),
@@ -715,8 +710,9 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         )
         expect(after.contact?.identities.map((i) => i.address)).toEqual(["a@x"])
         expect(after.conversation?.id).toBe("v1")
-        expect(after.thread.map((m) => m.id)).toEqual(["m1"])
-        expect(after.events).toHaveLength(2)
+        expect(after.thread.map((m) => m.id)).toEqual(["m1", "m2"])
+        expect(after.events.map((e) => e.seq)).toEqual([1, 2])
+        expect(after.events[0]?.at.getTime()).toBe(at(7).getTime())
         await write((t) =>
           t.applyIngestWrites({
             contacts: [],
@@ -729,6 +725,39 @@ export const storeSuite = (name: string, make: StoreSuiteFactory): void => {
         )
         expect((await read((t) => getConversation(t, "v1")))?.status).toBe("waiting_on_customer")
         expect(await read((t) => t.eventsAfter(0, 10))).toHaveLength(2)
+      })
+
+      it("applyIngestWrites fails the transaction, transiently, on a provider id already stored", async () => {
+        await write((t) =>
+          t.insertMessages([{ message: message("m0", "v0", 0, { providerMessageId: "p0" }), metadata: {} }])
+        )
+        const failed = await Effect.runPromise(
+          Effect.flip(
+            store.transaction((t) =>
+              t.applyIngestWrites({
+                contacts: [contact("c1", [["email", "a@x", false]])],
+                newConversations: [conversation("v1", "c1", 1)],
+                updatedConversations: [],
+                messages: [
+                  { message: message("m1", "v1", 1, { providerMessageId: "p1" }), metadata: {} },
+                  { message: message("m2", "v1", 2, { providerMessageId: "p0" }), metadata: {} }
+                ],
+                events: [resolved("v1")],
+                at: at(7)
+              })
+            )
+          )
+        )
+        expect(failed._tag).toBe("StoreError")
+        expect(failed.transient).toBe(true)
+        const after = await read((t) =>
+          Effect.all({
+            contact: t.getContact("c1" as ContactId),
+            thread: t.thread(["v1" as ConversationId]),
+            events: t.eventsAfter(0, 10)
+          })
+        )
+        expect(after).toEqual({ contact: undefined, thread: [], events: [] })
       })
     })
 

@@ -5,6 +5,12 @@ export type Row = Record<string, unknown>
 export interface Statement {
   readonly text: string
   readonly name?: string | undefined
+  /**
+   * Every parameter is cast where it is used and none appears inside a string literal, so the
+   * statement can be sent with its parameters written in as literals (see `inlineStatement`):
+   * then it can share a round trip with other statements.
+   */
+  readonly inline?: true | undefined
 }
 
 /** Something statements can run on: the pool, or one open transaction. */
@@ -14,6 +20,16 @@ export interface SqlExecutor {
 
 /** An open transaction; exactly one of `commit` or `rollback` ends it. */
 export interface SqlTransaction extends SqlExecutor {
+  /**
+   * Queues an `inline` statement whose rows nobody waits for: it is sent with the next
+   * statement or with COMMIT, in the same round trip where the driver can. Its failure fails
+   * that next statement (or the commit) and the transaction; `onRows` hears its rows.
+   */
+  readonly defer: (
+    statement: Statement,
+    params: ReadonlyArray<unknown>,
+    onRows?: (rows: Row[]) => void
+  ) => void
   /** Runs several statements (no parameters) in one round trip, e.g. a migration. */
   readonly exec: (sql: string) => Promise<void>
   readonly commit: () => Promise<void>
@@ -32,8 +48,10 @@ export interface SqlDriver {
   /** Runs several statements (no parameters) in one round trip, e.g. a migration. */
   readonly exec: (sql: string) => Promise<void>
   /**
-   * Opens a transaction; `first` (statements without parameters) runs right after BEGIN, in the
-   * same round trip where the driver can.
+   * Opens a transaction; `first` (statements without parameters) runs right after BEGIN. Where
+   * the driver can, BEGIN and `first` wait for the transaction's first statement and go in its
+   * round trip (when that statement is `inline`), and a transaction that sent nothing costs no
+   * round trip at all.
    */
   readonly begin: (first?: string) => Promise<SqlTransaction>
   /**

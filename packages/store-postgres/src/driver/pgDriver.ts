@@ -1,4 +1,5 @@
 import pg from "pg"
+import { inlineStatement } from "./literals.js"
 import { quoteIdent, type Row, type SqlDriver, type SqlTransaction, type Statement } from "./SqlDriver.js"
 
 /** Options for the PostgreSQL driver; `pool` is passed to `pg.Pool` as is. */
@@ -68,21 +69,47 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
       client.removeListener("error", onError)
       client.release(error ?? broken)
     }
-    try {
-      // One simple-protocol query: BEGIN and `first` cost one round trip.
-      await client.query(first === undefined ? "BEGIN" : `BEGIN; ${first}`)
-    } catch (error) {
-      release(error as Error)
-      throw error
+    // Nothing is sent yet: BEGIN (with `first`) and deferred statements wait for the next
+    // statement and go with it as one simple-protocol query, one round trip.
+    let opened = false
+    let deferred: Array<{ text: string; onRows: ((rows: Row[]) => void) | undefined }> = []
+    const prefix = () => [...(opened ? [] : [first === undefined ? "BEGIN" : `BEGIN; ${first}`])]
+    /** Sends what waits plus `last` (if any) in one query; the results of `last`'s statement. */
+    const flush = async (last: string | undefined): Promise<Row[]> => {
+      const waiting = deferred
+      deferred = []
+      const texts = [...prefix(), ...waiting.map((d) => d.text), ...(last === undefined ? [] : [last])]
+      if (texts.length === 0) return []
+      opened = true
+      const result = await client.query(texts.join(";\n"))
+      const results = Array.isArray(result) ? result : [result]
+      // One result per statement; the deferred statements and `last` are the final ones.
+      const tail = results.slice(results.length - waiting.length - (last === undefined ? 0 : 1))
+      for (const [i, d] of waiting.entries()) d.onRows?.(tail[i]?.rows ?? [])
+      return last === undefined ? [] : (tail[tail.length - 1]?.rows ?? [])
     }
+    const pending = () => !opened || deferred.length > 0
     return {
-      query: async (statement, params) => rowsOf(await client.query(toQuery(statement, params))),
+      query: async (statement, params) => {
+        if (pending()) {
+          if (typeof statement !== "string" && statement.inline === true)
+            return flush(inlineStatement(statement, params ?? []))
+          await flush(undefined)
+        }
+        return rowsOf(await client.query(toQuery(statement, params)))
+      },
+      defer: (statement, params, onRows) => {
+        deferred.push({ text: inlineStatement(statement, params), onRows })
+      },
       exec: async (sql) => {
+        // `sql` may be several statements: what waits goes first, on its own.
+        if (pending()) await flush(undefined)
         await client.query(sql)
       },
       commit: async () => {
         try {
-          await client.query("COMMIT")
+          // A transaction that sent nothing and has nothing to send needs no round trip.
+          if (opened || deferred.length > 0) await flush("COMMIT")
           release()
         } catch (error) {
           release(error as Error)
@@ -90,6 +117,8 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
         }
       },
       rollback: async () => {
+        deferred = []
+        if (!opened) return release()
         try {
           await client.query("ROLLBACK")
           release()

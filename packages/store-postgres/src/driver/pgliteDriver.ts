@@ -45,16 +45,47 @@ export const makePgliteDriver = (db: PGlite, options: { readonly closeDb: boolea
           }
         }
         opened = true
+        // PGlite runs in this process: a round trip costs nothing, so deferred statements simply
+        // run, in order, before whatever comes next.
+        let deferred: Array<{
+          statement: Statement
+          params: ReadonlyArray<unknown>
+          onRows?: (rows: Row[]) => void
+        }> = []
+        const flush = async () => {
+          while (deferred.length > 0) {
+            const [next, ...rest] = deferred
+            deferred = rest
+            // Run first: `onRows?.(await run(...))` would skip the statement when nobody listens.
+            const rows = await run(tx, next!.statement, next!.params)
+            next!.onRows?.(rows)
+          }
+        }
         resolveHandle({
-          query: (statement, params) => run(tx, statement, params),
+          query: async (statement, params) => {
+            await flush()
+            return run(tx, statement, params)
+          },
+          defer: (statement, params, onRows) => {
+            deferred.push({ statement, params, ...(onRows === undefined ? {} : { onRows }) })
+          },
           exec: async (sql) => {
+            await flush()
             await tx.exec(sql)
           },
           commit: async () => {
+            try {
+              await flush()
+            } catch (error) {
+              settle(false)
+              await finished.catch(() => {})
+              throw error
+            }
             settle(true)
             await finished
           },
           rollback: async () => {
+            deferred = []
             settle(false)
             await finished.catch(() => {})
           }

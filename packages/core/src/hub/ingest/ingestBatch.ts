@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import type { InboundEnvelope } from "../../adapter/InboundEnvelope.js"
 import type { Contact } from "../../domain/Contact.js"
 import type { Conversation } from "../../domain/Conversation.js"
-import { StoreError } from "../../domain/Errors.js"
+import type { StoreError } from "../../domain/Errors.js"
 import type { EventBody } from "../../domain/Event.js"
 import type { ContactId, ConversationId } from "../../domain/Ids.js"
 import type { SlaClockRow } from "../../sla/SlaClock.js"
@@ -222,13 +222,10 @@ type SegmentWrites = Omit<IngestWrites, "events" | "at">
 
 const noWrites: SegmentWrites = { contacts: [], newConversations: [], updatedConversations: [], messages: [] }
 
+// A provider id stored meanwhile fails the batch with a transient error (the message locks are
+// held, so a writer ignored them): the batcher retries it and then finds the message.
 const applyWrites = (tx: StoreTx, writes: SegmentWrites, events: ReadonlyArray<EventBody>, at: Date) =>
-  Effect.gen(function* () {
-    const { insertedMessageIds } = yield* tx.applyIngestWrites({ ...writes, events, at })
-    // The message locks are held, so a conflict means a writer ignored them: retry the batch.
-    if (insertedMessageIds.length !== writes.messages.length)
-      return yield* new StoreError({ message: "provider message id inserted concurrently", transient: true })
-  })
+  tx.applyIngestWrites({ ...writes, events, at })
 
 /**
  * Ingests a batch inside the caller's transaction (which holds the batch's lock keys) and
