@@ -66,6 +66,23 @@ const routingOptions = (config: InboxConfig) => ({
 })
 
 /**
+ * Routes the open conversations nobody owns: those that arrived before this app routed at all
+ * (a data directory from an older version) or before its teams existed on a first start. Left
+ * unrouted they would be in nobody's team, so no agent but an admin would see them.
+ */
+const routeUnowned = async (hub: DialogiHub): Promise<void> => {
+  let after: string | undefined
+  do {
+    const page = await hub.listConversations(
+      { status: ["open", "waiting_on_customer", "snoozed"], assignee: { _tag: "none" } },
+      { limit: 500, ...(after === undefined ? {} : { after }) }
+    )
+    for (const conversation of page.items) await hub.routing.route(conversation.id)
+    after = page.next
+  } while (after !== undefined)
+}
+
+/**
  * Opens the store, plugs in every configured channel, and serves the customer page, the
  * inbox and the webhooks on one http server. Used by `main.ts` and, in process, by tests.
  */
@@ -97,6 +114,7 @@ export const startInbox = async (
   await ensureTeams(openHub, teamsOf(config.agents, config.channelTeams))
   for (const id of [apiAgent, ...config.agents.map((a) => a.id)])
     await enrollAgent(openHub, id, config.agents)
+  await routeUnowned(openHub)
   const head = trackEventHead(openHub)
   const server = createInboxServer({
     config,
