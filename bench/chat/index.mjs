@@ -172,7 +172,8 @@ const runOne = async (target, options, settings) => {
   await load.terminate()
   agent.terminate()
   const final = await server.ask("stop")
-  const { storedMs, refused } = visitorsDone
+  const { storedMs, echoedMs, refused } = visitorsDone
+  echoedMs.sort((a, b) => a - b)
   // Percentiles are over everything sent: a message never acked or delivered counts as
   // infinitely late, so a collapse cannot hide behind the few that made it.
   for (let i = storedMs.length + refused; i < total; i++) storedMs.push(Number.POSITIVE_INFINITY)
@@ -191,6 +192,9 @@ const runOne = async (target, options, settings) => {
     lost: total - delivered.size,
     duplicates,
     refused,
+    echoed: echoedMs.length,
+    echoedP50: percentile(echoedMs, 50),
+    echoedP99: percentile(echoedMs, 99),
     storedP50: percentile(storedMs, 50),
     storedP99: percentile(storedMs, 99),
     deliveredP50: percentile(deliveredMs, 50),
@@ -232,7 +236,7 @@ const medians = (results) => {
 }
 
 const describe = (r) =>
-  `${r.target.padEnd(8)} connect ${fmt(r.connectPerS)}/s | sent ${r.sent} at ${fmt(r.sendRate)}/s | stored (ack) p50 ${ms(r.storedP50)} ms p99 ${ms(r.storedP99)} ms | delivered p50 ${ms(r.deliveredP50)} ms p99 ${ms(r.deliveredP99)} ms max ${ms(r.deliveredMax)} ms | not delivered within 60 s: ${r.lost}, dup ${r.duplicates} refused ${r.refused} | RSS idle ${fmt(r.rssIdleMb)} MB, ${fmt(r.kbPerSocket, 1)} KB/socket, loaded ${fmt(r.rssLoadedMb)} MB, peak ${fmt(r.peakRssMb)} MB`
+  `${r.target.padEnd(8)} connect ${fmt(r.connectPerS)}/s | sent ${r.sent} at ${fmt(r.sendRate)}/s | stored (ack) p50 ${ms(r.storedP50)} ms p99 ${ms(r.storedP99)} ms | delivered p50 ${ms(r.deliveredP50)} ms p99 ${ms(r.deliveredP99)} ms max ${ms(r.deliveredMax)} ms | echoed ${r.echoed}${r.echoed > 0 ? ` p50 ${ms(r.echoedP50)} ms p99 ${ms(r.echoedP99)} ms` : ""} | not delivered within 60 s: ${r.lost}, dup ${r.duplicates} refused ${r.refused} | RSS idle ${fmt(r.rssIdleMb)} MB, ${fmt(r.kbPerSocket, 1)} KB/socket, loaded ${fmt(r.rssLoadedMb)} MB, peak ${fmt(r.peakRssMb)} MB`
 
 /** Where the time went, as the two processes saw it (see serverStats.mjs). */
 const describeInside = ({ server: s, client: c }) => {

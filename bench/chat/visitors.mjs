@@ -15,6 +15,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const total = rate * durationS
 const sentAt = new Float64Array(total)
 const storedMs = []
+// The visitor's own message coming back with its seq (dialogi reads it from history; the
+// baseline relay sends none).
+const echoedMs = []
 let refused = 0
 
 const openSocket = () =>
@@ -37,6 +40,8 @@ const connectOne = async () => {
         const frame = JSON.parse(data.toString())
         if (frame.type === "welcome") resolve()
         else if (frame.type === "ack") storedMs.push(now() - sentAt[Number.parseInt(frame.id.slice(1), 36)])
+        else if (frame.type === "message" && frame.clientId !== undefined)
+          echoedMs.push(now() - sentAt[Number.parseInt(frame.clientId.slice(1), 36)])
         else if (frame.type === "error") refused += 1
       })
       socket.once("close", () => reject(new Error("visitor socket closed during hello")))
@@ -73,10 +78,17 @@ while (sent < total) {
 }
 const sendS = (now() - sendStart) / 1000
 const drainStart = now()
-while (storedMs.length + refused < total && now() - drainStart < drainMs) await sleep(20)
+// The drain waits for the echoes too where there are any, so their work counts in the window.
+const echoing = () => echoedMs.length > 0
+while (
+  (storedMs.length + refused < total || (echoing() && echoedMs.length + refused < total)) &&
+  now() - drainStart < drainMs
+)
+  await sleep(20)
 loop.disable()
 parentPort.postMessage({
   storedMs,
+  echoedMs,
   refused,
   sendS,
   loopP99Ms: loopDelayMs(loop.percentile(99)),
