@@ -14,6 +14,9 @@ import { storedMessages, verify } from "./verify.mjs"
 const settings = JSON.parse(process.env.BENCH_TARGET ?? "{}")
 const mailbox = "INBOX"
 
+/** The hub's attachment files, removed when the process ends either way. */
+let attachmentsDir
+
 const rssMb = () => process.resourceUsage().maxRSS / 1024
 const cpuMs = (since) => {
   const used = process.cpuUsage(since)
@@ -96,7 +99,7 @@ const runHub = async (expected) => {
   const { createEmailAdapter, fileAttachmentStore, memoryKeyValueStore } = await loadEmailAdapter()
   // Schema migrations before the clock starts: a deployed hub has its tables already.
   await (await createHub({ store: await makeStore() })).close()
-  const attachmentsDir = await mkdtemp(join(tmpdir(), "dialogi-bench-attachments-"))
+  attachmentsDir = await mkdtemp(join(tmpdir(), "dialogi-bench-attachments-"))
   const database =
     settings.target === "postgres" ? new URL(settings.connectionString).pathname.slice(1) : undefined
   const monitor = database ? new pg.Client({ connectionString: settings.connectionString }) : undefined
@@ -154,7 +157,6 @@ const runHub = async (expected) => {
   const quarantined = await adapter.quarantined()
   const items = await storedMessages(store)
   await hub.close()
-  await rm(attachmentsDir, { recursive: true, force: true })
   return {
     wallMs,
     nodeCpuMs: nodeCpu,
@@ -182,10 +184,17 @@ const main = async () => {
   }
 }
 
+const removeFiles = () =>
+  attachmentsDir === undefined ? Promise.resolve() : rm(attachmentsDir, { recursive: true, force: true })
+
 main().then(
-  (result) => process.send(result, () => process.exit(0)),
-  (error) => {
+  async (result) => {
+    await removeFiles()
+    process.send(result, () => process.exit(0))
+  },
+  async (error) => {
     console.error(error)
+    await removeFiles().catch(() => undefined)
     process.send({ target: settings.target, error: String(error?.stack ?? error) }, () => process.exit(1))
   }
 )
