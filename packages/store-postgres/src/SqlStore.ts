@@ -78,7 +78,11 @@ export const makeSqlStore = async (
       Effect.gen(function* () {
         const locks = options?.locks === undefined ? [] : [...new Set(options.locks)].sort()
         const handle = yield* Effect.tryPromise({
-          try: () => driver.begin(locks.length === 0 ? undefined : lockStatement(locks)),
+          // Without locks BEGIN can always wait for the first statement; with them, only when asked.
+          try: () =>
+            driver.begin(locks.length === 0 ? undefined : lockStatement(locks), {
+              lazy: locks.length === 0 || options?.locksWithFirstStatement === true
+            }),
           catch: (error) => toStoreError("begin", error)
         })
         const effects: TxEffects = noEffects()

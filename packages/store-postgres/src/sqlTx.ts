@@ -11,6 +11,8 @@ import {
   encodeClockState,
   contactOf as eventContactOf,
   conversationOf as eventConversationOf,
+  type IngestConversations,
+  type IngestLookup,
   type MessageId,
   type MessageRef,
   type NewDeadline,
@@ -226,6 +228,42 @@ const eventParams = (bodies: ReadonlyArray<EventBody>, at: Date): unknown[] | un
         )
       ]
 
+/** findForIngest's rows: where each known message is, and the identities found. */
+const lookupOf = (result: ReadonlyArray<Row>): IngestLookup => ({
+  // Only where each message is: ingest dedupes and threads by it, and the parts, author and
+  // status of replied-to messages cost parsing for nothing.
+  messages: result
+    .filter((r) => r.kind === "message")
+    .map(
+      (r): MessageRef => ({
+        id: r.id as MessageId,
+        conversationId: r.conversation_id as ConversationId,
+        channel: r.channel as ChannelName,
+        providerMessageId: r.provider_message_id as string
+      })
+    ),
+  identities: result.filter((r) => r.kind === "identity").map(rows.identityRowOf)
+})
+
+/** The rows of a conversations-for-ingest statement, with SLA clocks when they were asked for. */
+const ingestConversationsOf = (result: ReadonlyArray<Row>, withSla: boolean): IngestConversations => {
+  const found = {
+    open: result.filter((r) => r.kind === "open").map(rows.conversationOf),
+    byId: result.filter((r) => r.kind === "by_id").map(rows.conversationOf)
+  }
+  if (!withSla) return found
+  const now = result.find((r) => r.kind === "now")!.now
+  const slaRows = result
+    .filter((r) => r.kind === "sla")
+    .map(
+      (r): SlaClockRow => ({
+        conversationId: r.sla_conversation_id as ConversationId,
+        state: decodeClockState(typeof r.sla_state === "string" ? JSON.parse(r.sla_state) : r.sla_state)
+      })
+    )
+  return { ...found, slaClocks: { now: now instanceof Date ? now : new Date(now as string), rows: slaRows } }
+}
+
 /** The events as appended from `base + 1` on. */
 const appendedEvents = (bodies: ReadonlyArray<EventBody>, base: number, at: Date): DialogiEvent[] =>
   bodies.map(
@@ -244,13 +282,43 @@ const appendedEvents = (bodies: ReadonlyArray<EventBody>, base: number, at: Date
   )
 
 // The conversations an ingest batch may join: each contact's open one, and those asked for by id.
-const ingestConversations = `SELECT 'open' AS kind, c.* FROM unnest($1::text[]) AS k(contact_id)
+const conversationsOf = (contactIds: string, ids: string) =>
+  `SELECT 'open' AS kind, c.* FROM unnest(${contactIds}) AS k(contact_id)
      CROSS JOIN LATERAL (
        SELECT * FROM dialogi_conversations c
        WHERE c.contact_id = k.contact_id AND c.status <> 'resolved'
        ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1) c
      UNION ALL
-     SELECT 'by_id', c.* FROM dialogi_conversations c WHERE c.id = ANY($2::text[])`
+     SELECT 'by_id', c.* FROM dialogi_conversations c WHERE c.id = ANY(${ids})`
+const ingestConversations = conversationsOf("$1::text[]", "$2::text[]")
+// The same for the keys of findForIngest ($1-$4) and hinted ids ($5): the contacts of the
+// identities found and the conversations of the messages found, probed again. Sent right after
+// findForIngest in its round trip, this statement's snapshot is taken after that one's contact
+// locks, so it sees every conversation committed by whoever held them.
+const keyedConversations = `WITH found_contacts AS MATERIALIZED (
+       SELECT DISTINCT i.contact_id FROM ${identityProbe("$3", "$4")}),
+     found_messages AS MATERIALIZED (
+       SELECT m.conversation_id FROM ${messageProbe("$1", "$2", "conversation_id")})
+     ${conversationsOf(
+       "ARRAY(SELECT contact_id FROM found_contacts)",
+       "ARRAY(SELECT conversation_id FROM found_messages) || $5::text[]"
+     )}`
+// Conversations (any of the above), plus their SLA clock rows locked in id order (as
+// getSlaClocks locks them) and the store's time: the SLA plan of the batch then needs no read of
+// its own. Rows of one shape: clock rows carry NULL conversation columns (the table's row type,
+// all NULL).
+const withSlaClocks = (conversations: string) =>
+  `WITH convs AS MATERIALIZED (${conversations}),
+     clocks AS MATERIALIZED (
+       SELECT s.conversation_id, s.state FROM dialogi_sla_clocks s
+       WHERE s.conversation_id IN (SELECT id FROM convs)
+       ORDER BY s.conversation_id FOR UPDATE)
+     SELECT convs.*, NULL::text AS sla_conversation_id, NULL::jsonb AS sla_state, NULL::timestamptz AS now
+     FROM convs
+     UNION ALL
+     SELECT 'sla', (NULL::dialogi_conversations).*, conversation_id, state, now() FROM clocks
+     UNION ALL
+     SELECT 'now', (NULL::dialogi_conversations).*, NULL, NULL, now()`
 
 // The ingest composites: what one group-commit batch reads and writes, one statement each, so a
 // batch costs the same few round trips whatever its size.
@@ -273,22 +341,14 @@ const ingestSql = {
      FROM ids, locked`
   ),
   findConversationsForIngest: inlinable("find_conversations_for_ingest", ingestConversations),
-  // The same conversations, plus their SLA clock rows locked in id order (as getSlaClocks locks
-  // them) and the store's time: the SLA plan of the batch then needs no read of its own. Rows of
-  // one shape: clock rows carry NULL conversation columns (the table's row type, all NULL).
   findConversationsWithSlaForIngest: inlinable(
     "find_conversations_sla_for_ingest",
-    `WITH convs AS MATERIALIZED (${ingestConversations}),
-     clocks AS MATERIALIZED (
-       SELECT s.conversation_id, s.state FROM dialogi_sla_clocks s
-       WHERE s.conversation_id IN (SELECT id FROM convs)
-       ORDER BY s.conversation_id FOR UPDATE)
-     SELECT convs.*, NULL::text AS sla_conversation_id, NULL::jsonb AS sla_state, NULL::timestamptz AS now
-     FROM convs
-     UNION ALL
-     SELECT 'sla', (NULL::dialogi_conversations).*, conversation_id, state, now() FROM clocks
-     UNION ALL
-     SELECT 'now', (NULL::dialogi_conversations).*, NULL, NULL, now()`
+    withSlaClocks(ingestConversations)
+  ),
+  keyedConversationsForIngest: inlinable("keyed_conversations_for_ingest", keyedConversations),
+  keyedConversationsWithSlaForIngest: inlinable(
+    "keyed_conversations_sla_for_ingest",
+    withSlaClocks(keyedConversations)
   ),
   // Parameters: contacts $1 and identities $2 (rows.contactsJson), new conversations $3, updated
   // ones $4 (rows.conversationsJson) and their ids $5, messages $6 (rows.messagesJson), SLA clock
@@ -542,32 +602,45 @@ export const makeSqlTx = (
           : q("eventsAfter", sql.eventsAfterInConversation, [filter.conversationId, seq, limit]),
         (result) => result.map(rows.eventOf)
       ),
-    findForIngest: ({ messages, identities }) =>
-      messages.length === 0 && identities.length === 0
-        ? Effect.succeed({ messages: [], identities: [] })
-        : Effect.map(
-            q("findForIngest", ingestSql.findForIngest, [
-              messages.map((k) => k.channel),
-              messages.map((k) => k.providerMessageId),
-              identities.map((k) => k.channel),
-              identities.map((k) => k.address)
-            ]),
-            (result) => ({
-              // Only where each message is: ingest dedupes and threads by it, and the parts,
-              // author and status of replied-to messages cost parsing for nothing.
-              messages: result
-                .filter((r) => r.kind === "message")
-                .map(
-                  (r): MessageRef => ({
-                    id: r.id as MessageId,
-                    conversationId: r.conversation_id as ConversationId,
-                    channel: r.channel as ChannelName,
-                    providerMessageId: r.provider_message_id as string
-                  })
-                ),
-              identities: result.filter((r) => r.kind === "identity").map(rows.identityRowOf)
-            })
-          ),
+    findForIngest: ({ messages, identities, conversations }) => {
+      const keys = [
+        messages.map((k) => k.channel),
+        messages.map((k) => k.providerMessageId),
+        identities.map((k) => k.channel),
+        identities.map((k) => k.address)
+      ]
+      if (conversations === undefined)
+        return messages.length === 0 && identities.length === 0
+          ? Effect.succeed({ messages: [], identities: [] })
+          : Effect.map(q("findForIngest", ingestSql.findForIngest, keys), lookupOf)
+      const both = [
+        { statement: ingestSql.findForIngest, params: keys },
+        {
+          statement:
+            conversations.withSlaClocks === true
+              ? ingestSql.keyedConversationsWithSlaForIngest
+              : ingestSql.keyedConversationsForIngest,
+          params: [...keys, conversations.ids]
+        }
+      ]
+      return Effect.map(
+        Effect.tryPromise({
+          // Both in one round trip where the driver can; outside a transaction one after the other.
+          try: async () =>
+            "queryAll" in executor
+              ? (executor as SqlTransaction).queryAll(both)
+              : [
+                  await executor.query(both[0]!.statement, both[0]!.params),
+                  await executor.query(both[1]!.statement, both[1]!.params)
+                ],
+          catch: (error) => toStoreError("findForIngest", error)
+        }),
+        ([found, convs]) => ({
+          ...lookupOf(found!),
+          conversations: ingestConversationsOf(convs!, conversations.withSlaClocks === true)
+        })
+      )
+    },
     findConversationsForIngest: ({ openOf, ids, withSlaClocks }) =>
       openOf.length === 0 && ids.length === 0 && withSlaClocks !== true
         ? Effect.succeed({ open: [], byId: [] })
@@ -579,28 +652,7 @@ export const makeSqlTx = (
                 : ingestSql.findConversationsForIngest,
               [[...new Set(openOf)], ids]
             ),
-            (result) => {
-              const found = {
-                open: result.filter((r) => r.kind === "open").map(rows.conversationOf),
-                byId: result.filter((r) => r.kind === "by_id").map(rows.conversationOf)
-              }
-              if (withSlaClocks !== true) return found
-              const now = result.find((r) => r.kind === "now")!.now
-              const slaRows = result
-                .filter((r) => r.kind === "sla")
-                .map(
-                  (r): SlaClockRow => ({
-                    conversationId: r.sla_conversation_id as ConversationId,
-                    state: decodeClockState(
-                      typeof r.sla_state === "string" ? JSON.parse(r.sla_state) : r.sla_state
-                    )
-                  })
-                )
-              return {
-                ...found,
-                slaClocks: { now: now instanceof Date ? now : new Date(now as string), rows: slaRows }
-              }
-            }
+            (result) => ingestConversationsOf(result, withSlaClocks === true)
           ),
     applyIngestWrites: (writes) => {
       // UPDATE ... FROM applies one arbitrary source row per target row: keep the last of an id.

@@ -41,6 +41,11 @@ const counting = (driver: SqlDriver, transactions: CountedTransaction[]): SqlDri
         send(isInline(statement))
         return inner.query(statement, params)
       },
+      queryAll: (statements) => {
+        for (const { statement } of statements) counted.statements.push(textOf(statement))
+        send(true)
+        return inner.queryAll(statements)
+      },
       defer: (statement, params, onRows) => {
         counted.statements.push(`(deferred) ${textOf(statement)}`)
         waiting += 1

@@ -158,7 +158,7 @@ describe.runIf(databaseUrl !== undefined)("round trips on PostgreSQL", () => {
 
   it("BEGIN with locks, an inline read, deferred writes and COMMIT cost two round trips", async () => {
     sent = 0
-    const tx = await driver.begin("SELECT pg_advisory_xact_lock(42)")
+    const tx = await driver.begin("SELECT pg_advisory_xact_lock(42)", { lazy: true })
     const rows = await tx.query(
       { inline: true, text: "SELECT count(*)::int AS n FROM r WHERE id > $1::int" },
       [0]
@@ -171,14 +171,27 @@ describe.runIf(databaseUrl !== undefined)("round trips on PostgreSQL", () => {
     expect(await driver.query("SELECT id FROM r ORDER BY id")).toEqual([{ id: 1 }, { id: 2 }])
   })
 
-  it("a transaction that sends nothing costs no round trip; a prepared first statement costs one more", async () => {
+  it("a lazy transaction that sends nothing costs no round trip; a prepared first statement costs one more", async () => {
     sent = 0
-    const idle = await driver.begin("SELECT pg_advisory_xact_lock(42)")
+    const idle = await driver.begin("SELECT pg_advisory_xact_lock(42)", { lazy: true })
     await idle.commit()
     expect(sent).toBe(0)
-    const tx = await driver.begin()
+    const tx = await driver.begin(undefined, { lazy: true })
     await tx.query({ name: "count_r", text: "SELECT count(*)::int AS n FROM r" }, [])
     await tx.rollback()
     expect(sent).toBe(3)
+  })
+
+  it("without lazy, BEGIN and its locks are sent before begin returns", async () => {
+    sent = 0
+    const tx = await driver.begin("SELECT pg_advisory_xact_lock(42)")
+    expect(sent).toBe(1)
+    const other = await driver.begin(undefined, { lazy: true })
+    // The lock is held: another transaction cannot take it.
+    expect(
+      await other.query({ inline: true, text: "SELECT pg_try_advisory_xact_lock($1::bigint) AS got" }, [42])
+    ).toEqual([{ got: false }])
+    await other.rollback()
+    await tx.commit()
   })
 })

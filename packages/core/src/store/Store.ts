@@ -189,6 +189,8 @@ export interface IngestLookup {
   /** Stored messages among the keys: whole messages or only their {@link MessageRef} part. */
   readonly messages: ReadonlyArray<MessageRef>
   readonly identities: ReadonlyArray<IdentityRow>
+  /** When asked (`findForIngest`'s `conversations`): what `findConversationsForIngest` would answer. */
+  readonly conversations?: IngestConversations | undefined
 }
 
 /** Conversations an ingest batch may join. */
@@ -411,6 +413,14 @@ export interface StoreTx {
   readonly findForIngest: (input: {
     readonly messages: ReadonlyArray<ProviderMessageKey>
     readonly identities: ReadonlyArray<IdentityKey>
+    /**
+     * Also read, after the contact locks are taken, the conversations the batch may join: the
+     * open one of each contact found and, by id, those of the messages found and `ids`, as
+     * `findConversationsForIngest` would (the SQL store sends both statements in one round trip).
+     */
+    readonly conversations?:
+      | { readonly ids: ReadonlyArray<ConversationId>; readonly withSlaClocks?: boolean | undefined }
+      | undefined
   }) => Effect.Effect<IngestLookup, StoreError>
   /** `findOpenConversations(openOf)` and `getConversations(ids)` together. */
   readonly findConversationsForIngest: (input: {
@@ -436,6 +446,12 @@ export interface TransactionOptions {
    * round trip that opens the transaction, which saves one round trip per ingest batch.
    */
   readonly locks?: ReadonlyArray<string> | undefined
+  /**
+   * The keys may be taken with `f`'s first statement instead of before `f` runs: SQL stores then
+   * send BEGIN, the locks and that statement in one round trip. Only for an `f` that does nothing
+   * needing the keys before its first statement (ingest: its first statement is the look-up).
+   */
+  readonly locksWithFirstStatement?: boolean | undefined
 }
 
 /**

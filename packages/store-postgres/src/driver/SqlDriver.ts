@@ -30,6 +30,14 @@ export interface SqlTransaction extends SqlExecutor {
     params: ReadonlyArray<unknown>,
     onRows?: (rows: Row[]) => void
   ) => void
+  /**
+   * Runs `inline` statements in order and returns each one's rows; where the driver can, in one
+   * round trip. Each statement sees what the ones before it did and committed work of others
+   * up to its own start (a snapshot per statement, as separate queries would).
+   */
+  readonly queryAll: (
+    statements: ReadonlyArray<{ readonly statement: Statement; readonly params: ReadonlyArray<unknown> }>
+  ) => Promise<Row[][]>
   /** Runs several statements (no parameters) in one round trip, e.g. a migration. */
   readonly exec: (sql: string) => Promise<void>
   readonly commit: () => Promise<void>
@@ -48,12 +56,12 @@ export interface SqlDriver {
   /** Runs several statements (no parameters) in one round trip, e.g. a migration. */
   readonly exec: (sql: string) => Promise<void>
   /**
-   * Opens a transaction; `first` (statements without parameters) runs right after BEGIN. Where
-   * the driver can, BEGIN and `first` wait for the transaction's first statement and go in its
-   * round trip (when that statement is `inline`), and a transaction that sent nothing costs no
-   * round trip at all.
+   * Opens a transaction; `first` (statements without parameters) runs right after BEGIN. With
+   * `lazy`, where the driver can, BEGIN and `first` wait for the transaction's first statement
+   * and go in its round trip (when that statement is `inline`), and a transaction that sent
+   * nothing costs no round trip at all; `first` has then not run before that statement.
    */
-  readonly begin: (first?: string) => Promise<SqlTransaction>
+  readonly begin: (first?: string, options?: { readonly lazy?: boolean }) => Promise<SqlTransaction>
   /**
    * Subscribes to a NOTIFY channel. Implementations resubscribe after a lost connection and then
    * call `onReconnect`, so the caller can catch up on what it missed.

@@ -52,7 +52,7 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
   const query = async (statement: Statement | string, params?: ReadonlyArray<unknown>): Promise<Row[]> =>
     rowsOf(await pool.query(toQuery(statement, params)))
 
-  const begin = async (first?: string): Promise<SqlTransaction> => {
+  const begin = async (first?: string, options?: { readonly lazy?: boolean }): Promise<SqlTransaction> => {
     const client = await pool.connect()
     let done = false
     let broken: Error | undefined
@@ -74,42 +74,50 @@ export const makePgDriver = (options: PgDriverOptions): SqlDriver => {
     let opened = false
     let deferred: Array<{ text: string; onRows: ((rows: Row[]) => void) | undefined }> = []
     const prefix = () => [...(opened ? [] : [first === undefined ? "BEGIN" : `BEGIN; ${first}`])]
-    /** Sends what waits plus `last` (if any) in one query; the results of `last`'s statement. */
-    const flush = async (last: string | undefined): Promise<Row[]> => {
+    /** Sends what waits plus `lasts` in one query; the rows of each of `lasts`. */
+    const flush = async (lasts: ReadonlyArray<string>): Promise<Row[][]> => {
       const waiting = deferred
       deferred = []
-      const texts = [...prefix(), ...waiting.map((d) => d.text), ...(last === undefined ? [] : [last])]
+      const texts = [...prefix(), ...waiting.map((d) => d.text), ...lasts]
       if (texts.length === 0) return []
       opened = true
       const result = await client.query(texts.join(";\n"))
       const results = Array.isArray(result) ? result : [result]
-      // One result per statement; the deferred statements and `last` are the final ones.
-      const tail = results.slice(results.length - waiting.length - (last === undefined ? 0 : 1))
+      // One result per statement; the deferred statements and `lasts` are the final ones.
+      const tail = results.slice(results.length - waiting.length - lasts.length)
       for (const [i, d] of waiting.entries()) d.onRows?.(tail[i]?.rows ?? [])
-      return last === undefined ? [] : (tail[tail.length - 1]?.rows ?? [])
+      return lasts.map((_, i) => tail[waiting.length + i]?.rows ?? [])
     }
     const pending = () => !opened || deferred.length > 0
+    if (options?.lazy !== true)
+      try {
+        await flush([])
+      } catch (error) {
+        release(error as Error)
+        throw error
+      }
     return {
       query: async (statement, params) => {
         if (pending()) {
           if (typeof statement !== "string" && statement.inline === true)
-            return flush(inlineStatement(statement, params ?? []))
-          await flush(undefined)
+            return (await flush([inlineStatement(statement, params ?? [])]))[0]!
+          await flush([])
         }
         return rowsOf(await client.query(toQuery(statement, params)))
       },
+      queryAll: (statements) => flush(statements.map((s) => inlineStatement(s.statement, s.params))),
       defer: (statement, params, onRows) => {
         deferred.push({ text: inlineStatement(statement, params), onRows })
       },
       exec: async (sql) => {
         // `sql` may be several statements: what waits goes first, on its own.
-        if (pending()) await flush(undefined)
+        if (pending()) await flush([])
         await client.query(sql)
       },
       commit: async () => {
         try {
           // A transaction that sent nothing and has nothing to send needs no round trip.
-          if (opened || deferred.length > 0) await flush("COMMIT")
+          if (opened || deferred.length > 0) await flush(["COMMIT"])
           release()
         } catch (error) {
           release(error as Error)

@@ -66,6 +66,12 @@ export const makePgliteDriver = (db: PGlite, options: { readonly closeDb: boolea
             await flush()
             return run(tx, statement, params)
           },
+          queryAll: async (statements) => {
+            await flush()
+            const results: Row[][] = []
+            for (const { statement, params } of statements) results.push(await run(tx, statement, params))
+            return results
+          },
           defer: (statement, params, onRows) => {
             deferred.push({ statement, params, ...(onRows === undefined ? {} : { onRows }) })
           },

@@ -60,8 +60,8 @@ export const makeIngestBatcher = (
             options.sla,
             options.onOpened
           ),
-        // Taken in the round trip that opens the transaction.
-        { locks: batch.flatMap((p) => p.keys) }
+        // Taken in the round trip of the batch's first statement, its look-up.
+        { locks: batch.flatMap((p) => p.keys), locksWithFirstStatement: true }
       )
 
     const settle = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>

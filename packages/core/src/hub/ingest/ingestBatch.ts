@@ -70,7 +70,12 @@ const planSegment = (
       identities: uniqueBy<IdentityKey>(
         envelopes.map((e) => ({ channel: e.channel, address: e.from.address })),
         (k) => keyOf(k.channel, k.address)
-      )
+      ),
+      // The conversations come with the look-up (after its contact locks): one round trip less.
+      conversations: {
+        ids: [...new Set(envelopes.flatMap((e) => e.threading?.conversationId ?? []))],
+        withSlaClocks: slaLoad !== undefined
+      }
     })
     const replied = new Map<string, MessageRef>()
     for (const message of lookup.messages)
@@ -97,12 +102,16 @@ const planSegment = (
     for (const e of fresh)
       if (e.threading?.conversationId !== undefined) wanted.add(e.threading.conversationId)
     const openOf = new Map<ContactId, ConversationId>()
-    if (wanted.size > 0 || storedContacts.length > 0) {
-      const found = yield* tx.findConversationsForIngest({
-        openOf: storedContacts,
-        ids: [...wanted],
-        withSlaClocks: slaLoad !== undefined
-      })
+    const found =
+      lookup.conversations ??
+      (wanted.size > 0 || storedContacts.length > 0
+        ? yield* tx.findConversationsForIngest({
+            openOf: storedContacts,
+            ids: [...wanted],
+            withSlaClocks: slaLoad !== undefined
+          })
+        : undefined)
+    if (found !== undefined) {
       if (slaLoad !== undefined && found.slaClocks !== undefined) {
         slaLoad.now = found.slaClocks.now
         slaLoad.rows.push(...found.slaClocks.rows)
