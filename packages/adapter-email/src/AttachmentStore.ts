@@ -47,24 +47,43 @@ const fileName = (ref: string) => {
 }
 
 /** Keeps attachments as files under `directory` (the default store); refs are `file:<name>`. */
-export const fileAttachmentStore = (directory: string): AttachmentStore => ({
-  put: async (a) => {
-    await mkdir(directory, { recursive: true })
-    // Never the sender's filename on disk: it is attacker-chosen (../, NUL, reserved names).
-    const name = randomUUID()
-    await writeFile(join(directory, name), a.content)
-    return `file:${name}`
-  },
-  get: async (ref) => {
-    const name = fileName(ref)
-    if (name === undefined) return undefined
-    return readFile(join(directory, name)).then(
-      (b) => new Uint8Array(b),
-      () => undefined
-    )
-  },
-  delete: async (ref) => {
-    const name = fileName(ref)
-    if (name !== undefined) await rm(join(directory, name), { force: true })
+export const fileAttachmentStore = (directory: string): AttachmentStore => {
+  // Made once per store, not per file: a mkdir per attachment cost a syscall round trip each.
+  // A failed mkdir is not kept, so the next put tries again.
+  let ready: Promise<unknown> | undefined
+  const directoryReady = () => {
+    ready ??= mkdir(directory, { recursive: true }).catch((e: unknown) => {
+      ready = undefined
+      throw e
+    })
+    return ready
   }
-})
+  return {
+    put: async (a) => {
+      await directoryReady()
+      // Never the sender's filename on disk: it is attacker-chosen (../, NUL, reserved names).
+      const name = randomUUID()
+      const path = join(directory, name)
+      await writeFile(path, a.content).catch(async (e: NodeJS.ErrnoException) => {
+        // The directory was removed under us (a cleanup job): make it again, once.
+        if (e.code !== "ENOENT") throw e
+        ready = undefined
+        await directoryReady()
+        await writeFile(path, a.content)
+      })
+      return `file:${name}`
+    },
+    get: async (ref) => {
+      const name = fileName(ref)
+      if (name === undefined) return undefined
+      return readFile(join(directory, name)).then(
+        (b) => new Uint8Array(b),
+        () => undefined
+      )
+    },
+    delete: async (ref) => {
+      const name = fileName(ref)
+      if (name !== undefined) await rm(join(directory, name), { force: true })
+    }
+  }
+}

@@ -2,6 +2,8 @@ import { ImapFlow } from "imapflow"
 import type { ImapAccountConfig } from "./config.js"
 import type { HealthEvent } from "./health.js"
 import type { KeyValueStore } from "./KeyValueStore.js"
+import { handleMailBatch } from "./MailBatch.js"
+import { senderKey } from "./senderKey.js"
 
 /** Where reading a mailbox stopped: UIDs are only meaningful within one UIDVALIDITY. */
 export interface MailboxCursor {
@@ -51,15 +53,20 @@ export const openClient = (account: ImapAccountConfig, idle: boolean) =>
   })
 
 /**
- * Fetches every mail above the cursor in UID order and hands it to `handle`, saving the cursor
- * after each one, so a crash or a dropped connection resumes exactly after the last stored mail.
- * A UIDVALIDITY change restarts from UID 1; the hub dedupes on Message-ID, so nothing doubles.
+ * Fetches every mail above the cursor in UID order and hands each fetched batch to `handle`
+ * at once (a sender's mails one after another), so the hub commits a batch in a few group
+ * transactions instead of one per mail. The cursor is saved each time the run of committed
+ * mails from the start of the batch grows: it never passes a mail that failed or is still in
+ * flight, so a crash or a dropped connection resumes at the first mail not surely stored, and
+ * the committed mails after it are read again (the hub dedupes on Message-ID).
+ * A UIDVALIDITY change restarts from UID 1 for the same reason.
  */
 export const syncMailbox = async (
   client: ImapFlow,
   deps: Pick<WatcherDeps, "account" | "mailbox" | "state" | "handle" | "onHealth">
 ): Promise<{ stored: number; lastUid: number }> => {
   const key = cursorKey(deps.account, deps.mailbox)
+  const batchSize = deps.account.batchSize ?? 50
   const lock = await client.getMailboxLock(deps.mailbox)
   try {
     const box = client.mailbox
@@ -81,26 +88,33 @@ export const syncMailbox = async (
     const found = (await client.search({ uid: `${cursor.lastUid + 1}:*` }, { uid: true })) || []
     const pending = found.filter((uid) => uid > cursor.lastUid).sort((a, b) => a - b)
     let stored = 0
-    for (const batch of chunks(pending, deps.account.batchSize ?? 50)) {
+    for (const batch of chunks(pending, batchSize)) {
       // Collect first: any other IMAP command inside a running FETCH iteration deadlocks.
-      const fetched: Array<{ uid: number; source: Uint8Array }> = []
+      const fetched: Array<{ uid: number; source: Uint8Array; orderKey: string }> = []
       for await (const message of client.fetch(batch.join(","), { uid: true, source: true }, { uid: true }))
         if (message.source && message.uid > cursor.lastUid)
-          fetched.push({ uid: message.uid, source: message.source })
-      fetched.sort((a, b) => a.uid - b.uid)
-      const processed: Array<number> = []
-      try {
-        for (const message of fetched) {
-          await deps.handle(message.source, { mailbox: deps.mailbox, uid: message.uid, uidValidity })
-          cursor = { uidValidity, lastUid: message.uid }
-          await deps.state.set(key, JSON.stringify(cursor))
-          processed.push(message.uid)
-          stored += 1
+          fetched.push({ uid: message.uid, source: message.source, orderKey: senderKey(message.source) })
+      // Cursor writes are chained so a slower earlier write never lands after a later one.
+      let cursorWrites: Promise<void> = Promise.resolve()
+      const result = await handleMailBatch(fetched, {
+        concurrency: batchSize,
+        handle: (message) =>
+          deps.handle(message.source, { mailbox: deps.mailbox, uid: message.uid, uidValidity }),
+        onCommittedPrefix: (lastUid) => {
+          cursor = { uidValidity, lastUid }
+          const value = JSON.stringify(cursor)
+          cursorWrites = cursorWrites.then(() => deps.state.set(key, value))
         }
+      })
+      stored += result.committed.length
+      try {
+        await cursorWrites
       } finally {
-        // Also when a later mail of the batch failed: the cursor is already past these.
-        if (processed.length > 0 && client.usable) await afterProcessed(client, deps, processed)
+        // Every committed mail, also those after a failed one: re-reading them is harmless, and
+        // once moved away they are not even re-read.
+        if (result.committed.length > 0 && client.usable) await afterProcessed(client, deps, result.committed)
       }
+      if (result.failure) throw result.failure.error
     }
     return { stored, lastUid: cursor.lastUid }
   } finally {
@@ -109,8 +123,9 @@ export const syncMailbox = async (
 }
 
 /**
- * Flags or moves mail the hub has committed. Runs after the cursor moved past it, so a failure
- * here never makes a mail be read twice; at worst it stays where it was, unflagged.
+ * Flags or moves mail the hub has committed. A failure here never loses a mail: at worst it
+ * stays where it was, unflagged (and, when the cursor is still before it, is read again and
+ * deduped by the hub).
  */
 const afterProcessed = async (
   client: ImapFlow,
