@@ -6,7 +6,7 @@
 //              forwarded at once, nothing is stored.
 // The parent talks to it over IPC: {cmd:"rss"} -> {rss}, {cmd:"stop"} -> final result.
 import { createServer } from "node:http"
-import { createChatAdapter, hubHistory } from "@dialogi/adapter-chat"
+import { createChatAdapter, hubFanOut, hubHistory } from "@dialogi/adapter-chat"
 import { createHub } from "@dialogi/core"
 import { pgliteStore, postgresStore } from "@dialogi/store-postgres"
 import { WebSocketServer } from "ws"
@@ -52,6 +52,9 @@ if (settings.target === "dialogi") {
   const chat = createChatAdapter({
     secret: "bench-chat-secret-0123456789",
     history: process.env.BENCH_CHAT_NO_ECHO === "1" ? async () => [] : hubHistory(() => hub),
+    // Following the event log brings a visitor's own message back (the echo) without a history
+    // read; BENCH_CHAT_NO_FOLLOW=1 measures the adapter without it (one read per echo).
+    ...(process.env.BENCH_CHAT_NO_FOLLOW === "1" ? {} : { fanOut: hubFanOut(() => hub) }),
     // 10,000 sockets on one host: the per-socket limits stay, with room for the bench's rate.
     messageRate: { burst: 20, perSecond: 5 }
   })

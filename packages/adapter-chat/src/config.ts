@@ -2,7 +2,7 @@ import { Redacted } from "effect"
 import { defaultMaxTextLength } from "./capabilities.js"
 import type { ChatExpectedReply } from "./expectedReply.js"
 import type { ChatFanOut } from "./fanOut.js"
-import type { ChatHistory } from "./history.js"
+import type { ChatHistory, ChatHistoryEntry } from "./history.js"
 import { type ChatOfflineFallback, isOfflineCopy } from "./offlineEmail.js"
 import type { RateLimit } from "./rateLimit.js"
 
@@ -25,10 +25,11 @@ export interface ChatAdapterConfig {
    */
   readonly expectedReply?: ChatExpectedReply | undefined
   /**
-   * Several hub instances on one database: follow the hub's event log so that a message
-   * written on another instance (an agent reply whose send job another instance claimed)
-   * reaches the visitor's sockets here live. Wire it with `hubFanOut(hub)`; on one instance it
-   * is not needed.
+   * Follow the hub's event log so that a message written on another instance (an agent reply
+   * whose send job another instance claimed) reaches the visitor's sockets here live, and a
+   * visitor's own message comes back to their tabs from the event instead of a history read.
+   * Wire it with `hubFanOut(hub)`; needed with several instances on one database, and on one
+   * it saves a query per visitor message. `history` must then read the same log (`hubHistory`).
    */
   readonly fanOut?: ChatFanOut | undefined
   /**
@@ -72,6 +73,8 @@ export interface ChatAdapterConfig {
 export interface ResolvedChatConfig {
   readonly secret: string
   readonly history: ChatHistory
+  /** Whether a socket shows an entry; `history` already leaves out the ones it does not. */
+  readonly shows: (entry: ChatHistoryEntry) => boolean
   readonly expectedReply: ChatExpectedReply | undefined
   readonly fanOut: ChatFanOut | undefined
   readonly offline: ChatOfflineFallback | undefined
@@ -114,6 +117,7 @@ export const resolveChatConfig = (config: ChatAdapterConfig): ResolvedChatConfig
     // only concern their channel. Every read skips them, so a socket whose cursor is still
     // before one never shows it later either.
     history: async (query) => (await history(query)).filter((entry) => !isOfflineCopy(entry, channel)),
+    shows: (entry) => !isOfflineCopy(entry, channel),
     expectedReply: config.expectedReply,
     fanOut: config.fanOut,
     offline: config.offline,

@@ -1,5 +1,6 @@
 import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
+import type { ChatHistoryEntry } from "./history.js"
 import type { Visitor } from "./identity.js"
 import { IngestRefused, ingestVisitorMessage } from "./inbound.js"
 import { parseClientFrame } from "./parse.js"
@@ -63,9 +64,11 @@ const echoesOf = (runtime: ChatRuntime): Echoes => {
 
 /**
  * One visitor socket: greets with hello, stores messages through the hub and acks them after
- * commit, and keeps the widget in step with the conversation through its cursor. Every
- * message reaches a socket through `pump`, which reads history after the socket's cursor and
- * advances it; pumps run one at a time, so a message is sent to a socket at most once.
+ * commit, and keeps the widget in step with the conversation through its cursor. A message
+ * reaches a socket through `pump`, which reads history after the socket's cursor and advances
+ * it (pumps run one at a time), or through `offer` from the event follower when the cursor
+ * proves nothing is missing before it; both send only what is after the cursor, so a message
+ * is sent to a socket at most once and in order.
  */
 export class Connection {
   visitor: Visitor | undefined
@@ -166,13 +169,35 @@ export class Connection {
     const entries = await this.runtime.config.history({ conversationId, after: this.cursor })
     for (const entry of [...entries].sort((a, b) => a.seq - b.seq)) {
       if (entry.seq <= this.cursor) continue
-      if (!this.send(messageFrame(entry, visitor.address))) return false
-      this.cursor = entry.seq
-      if (entry.message.direction === "outbound") {
-        this.unread.set(entry.seq, entry.message.id)
-        if (this.unread.size > maxUnread) this.unread.delete(this.unread.keys().next().value!)
-        this.runtime.delivered(entry)
-      }
+      if (!this.take(entry, visitor.address)) return false
+    }
+    return true
+  }
+
+  /**
+   * Offers a message the adapter's event follower saw: `previous` is the seq of the
+   * conversation's message before it, or a seq at or after it (the follower knows the log only
+   * from where it started following). The socket takes it without a history read when its
+   * cursor is at or past `previous`, which proves nothing between its cursor and the message is
+   * missing; "behind" means only a `pump` can bring it. A pump in flight cannot duplicate it: it
+   * skips every entry at or below the cursor, and this runs between its sends, never inside.
+   */
+  offer(conversationId: string, entry: ChatHistoryEntry, previous: number): "taken" | "has" | "behind" {
+    const visitor = this.visitor
+    if (visitor === undefined || this.closed || this.conversationId !== conversationId) return "has"
+    if (entry.seq <= this.cursor) return "has"
+    if (this.cursor < previous) return "behind"
+    return this.take(entry, visitor.address) ? "taken" : "has"
+  }
+
+  /** Sends the next message and moves the cursor to it; false when the socket is gone. */
+  private take(entry: ChatHistoryEntry, address: string): boolean {
+    if (!this.send(messageFrame(entry, address))) return false
+    this.cursor = entry.seq
+    if (entry.message.direction === "outbound") {
+      this.unread.set(entry.seq, entry.message.id)
+      if (this.unread.size > maxUnread) this.unread.delete(this.unread.keys().next().value!)
+      this.runtime.delivered(entry)
     }
     return true
   }
@@ -326,6 +351,10 @@ export class Connection {
         duplicate: receipt.duplicate
       })
       this.runtime.learnConversation(visitor.address, receipt.conversationId)
+      // While the adapter follows the hub's event log, the follower brings the message back to
+      // the visitor's tabs (the echo, with its seq) and tells them when a reply is due, from the
+      // event itself; reading history here as well would cost a query per message for nothing.
+      if (this.runtime.followsLog) return
       void this.runtime.tellExpectedReply(receipt.conversationId, this.runtime.connectionsOf(visitor.address))
       await echoesOf(this.runtime).echo(visitor.address, () => this.runtime.pumpVisitor(visitor.address))
     } catch (error) {

@@ -22,6 +22,20 @@ export type ChatHistory = (query: {
   readonly after: number
 }) => Promise<ReadonlyArray<ChatHistoryEntry>>
 
+/**
+ * The history entry an event of the hub's log stands for, with its conversation: a public
+ * message written or queued. {@link hubHistory} reads these, and the adapter's event follower
+ * (`fanOut`) sends the same entries straight to sockets, so both must agree on what counts.
+ */
+export const historyEntryOf = (
+  event: DialogiEvent
+): { readonly conversationId: string; readonly entry: ChatHistoryEntry } | undefined => {
+  const body = event.body
+  if (body._tag !== "message.received" && body._tag !== "message.queued") return undefined
+  if (body.message.visibility !== "public") return undefined
+  return { conversationId: body.conversationId, entry: { seq: event.seq, message: body.message } }
+}
+
 /** The part of the hub that {@link hubHistory} reads (core's `hub.events.after`). */
 export interface HubEventReader {
   readonly events: {
@@ -49,13 +63,8 @@ export const hubHistory = (hub: HubEventReader | (() => HubEventReader), pageSiz
     for (;;) {
       const page = await reader.events.after(cursor, { conversationId, limit: pageSize })
       for (const event of page) {
-        const body = event.body
-        if (
-          (body._tag === "message.received" || body._tag === "message.queued") &&
-          body.conversationId === conversationId &&
-          body.message.visibility === "public"
-        )
-          entries.push({ seq: event.seq, message: body.message })
+        const entry = historyEntryOf(event)
+        if (entry !== undefined && entry.conversationId === conversationId) entries.push(entry.entry)
       }
       if (page.length < pageSize) return entries
       cursor = page[page.length - 1]!.seq

@@ -39,6 +39,11 @@ export class ChatRuntime {
       this.follower = followInstances(this, this.config.fanOut)
   }
 
+  /** Whether this adapter follows the hub's event log (`fanOut`), which then delivers every message. */
+  get followsLog(): boolean {
+    return this.follower !== undefined
+  }
+
   /** Stops following other instances (at adapter stop). */
   async stop(): Promise<void> {
     const follower = this.follower
