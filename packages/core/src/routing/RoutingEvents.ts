@@ -57,7 +57,13 @@ export const routingEventBodies = [
   Schema.TaggedStruct("callback.due", { ...about, callbackId: Schema.String }),
   Schema.TaggedStruct("callback.in_progress", { ...about, callbackId: Schema.String, by: Schema.String }),
   Schema.TaggedStruct("callback.completed", { ...about, callbackId: Schema.String }),
-  Schema.TaggedStruct("callback.missed", { ...about, callbackId: Schema.String, reason: Schema.String }),
+  Schema.TaggedStruct("callback.missed", {
+    ...about,
+    callbackId: Schema.String,
+    reason: Schema.String,
+    /** Why no new window could be offered (every channel's refusal); absent when one was. */
+    offerRefused: Schema.optional(Schema.String)
+  }),
   Schema.TaggedStruct("callback.rebook_offered", {
     ...about,
     callbackId: Schema.String,

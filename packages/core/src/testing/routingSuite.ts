@@ -38,6 +38,8 @@ interface Ctx {
   readonly hub: DialogiHub
   readonly sms: TestChannelAdapter
   readonly chat: TestChannelAdapter
+  /** A voice-like channel: voicemails come in, no text goes out (as the phone adapter's voice). */
+  readonly voice: TestChannelAdapter
   /** Closes this hub and opens another on the same data (stores with `reopen` only). */
   readonly restart: (routing?: RoutingOptions) => Promise<DialogiHub>
   /** The store under the first hub, for writing what the API refuses (data from older versions). */
@@ -75,10 +77,14 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
         channel: "chat",
         capabilities: { replyWindowSeconds: 3600, canInitiate: false }
       })
+      const voice = createTestChannelAdapter({
+        channel: "voice",
+        capabilities: { text: false, canInitiate: false }
+      })
       const open = (store: StoreService, r: RoutingOptions) =>
         createHub({
           store,
-          adapters: [sms, chat],
+          adapters: [sms, chat, voice],
           defaultRegion: "FI",
           sendRetryDelayMs: 20,
           routing: r,
@@ -93,7 +99,7 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
         ctx.hub = hub
         return hub
       }
-      const ctx = { hub, sms, chat, restart, store: made.store }
+      const ctx = { hub, sms, chat, voice, restart, store: made.store }
       try {
         await f(ctx)
       } finally {
@@ -627,6 +633,92 @@ export const routingSuite = (name: string, stores: RoutingSuiteStores): void => 
         await expect(hub.callbacks.start(callback.id, "nobody")).rejects.toMatchObject({
           _tag: "RoutingNotFound"
         })
+      })
+    })
+
+    /** A voicemail from `from`, claiming the given identities as the phone adapter does. */
+    const voicemail = async (
+      hub: DialogiHub,
+      from: string,
+      claims: ReadonlyArray<{ channel: string; address: string; verified: boolean }>
+    ) =>
+      hub.ingest({
+        channel: "voice",
+        providerMessageId: `vm${++counter}-${Date.now()}`,
+        from: { address: from, verified: true },
+        claims,
+        parts: [{ _tag: "text", text: "voicemail: please call me back" }],
+        sentAt: Date.now()
+      })
+    const missNow = async (hub: DialogiHub, conversationId: string, number: string) => {
+      const from = Date.now() + 60_000
+      const callback = await hub.callbacks.schedule(conversationId, {
+        window: { from: new Date(from), to: new Date(from + 60_000) },
+        phone: number
+      })
+      return hub.callbacks.miss(callback.id, "the customer did not answer")
+    }
+
+    it("callbacks: after a voicemail the new-window offer goes by SMS to the callback's number", async () => {
+      await withHub({}, async ({ hub, sms, chat, voice }) => {
+        const r = await voicemail(hub, phone(510), [{ channel: "sms", address: phone(510), verified: true }])
+        expect((await hub.thread(r.conversationId)).conversation.lastInboundChannel).toBe("voice")
+        const missed = await missNow(hub, r.conversationId, phone(510))
+        expect(missed.state).toBe("rebook_offered")
+        await waitFor(async () => sms.sent.length === 1)
+        expect(sms.sent[0]!.to).toBe(phone(510))
+        expect(voice.attempts).toEqual([])
+        expect(chat.attempts).toEqual([])
+        const [offered] = await bodies(hub, "callback.rebook_offered")
+        expect(offered).toMatchObject({ channel: "sms", messageId: missed.rebookMessageId })
+        const [missedEvent] = await bodies(hub, "callback.missed")
+        expect(missedEvent!.reason).toBe("the customer did not answer")
+        expect(missedEvent!.offerRefused).toBeUndefined()
+      })
+    })
+
+    it("callbacks: after a voicemail with no SMS identity the offer goes to the next reachable channel", async () => {
+      await withHub({}, async ({ hub, sms, chat, voice }) => {
+        const visitor = "visitor-511"
+        const first = await hub.ingest({
+          channel: "chat",
+          providerMessageId: `c${++counter}-${Date.now()}`,
+          from: { address: visitor, verified: true },
+          claims: [{ channel: "voice", address: phone(511), verified: true }],
+          parts: [{ _tag: "text", text: "I will leave you a voicemail" }],
+          sentAt: Date.now()
+        })
+        const r = await voicemail(hub, phone(511), [])
+        expect(r.conversationId).toBe(first.conversationId)
+        expect((await hub.thread(r.conversationId)).conversation.lastInboundChannel).toBe("voice")
+        const missed = await missNow(hub, r.conversationId, phone(511))
+        expect(missed.state).toBe("rebook_offered")
+        await waitFor(async () => chat.sent.length === 1)
+        expect(chat.sent[0]!.to).toBe(visitor)
+        expect(sms.attempts).toEqual([])
+        expect(voice.attempts).toEqual([])
+        const [offered] = await bodies(hub, "callback.rebook_offered")
+        expect(offered!.channel).toBe("chat")
+      })
+    })
+
+    it("callbacks: when no channel of the contact can carry the offer it stays missed and the event says why", async () => {
+      await withHub({}, async ({ hub, sms, voice }) => {
+        const r = await voicemail(hub, phone(512), [])
+        const missed = await missNow(hub, r.conversationId, phone(512))
+        expect(missed.state).toBe("missed")
+        expect((await hub.callbacks.get(missed.id)).state).toBe("missed")
+        expect(missed.rebookMessageId).toBeUndefined()
+        const [missedEvent] = await bodies(hub, "callback.missed")
+        expect(missedEvent).toMatchObject({
+          callbackId: missed.id,
+          reason: "the customer did not answer",
+          offerRefused: "voice: CapabilityMissing text"
+        })
+        expect(await bodies(hub, "callback.rebook_offered")).toEqual([])
+        expect(await bodies(hub, "message.queued")).toEqual([])
+        expect(sms.attempts).toEqual([])
+        expect(voice.attempts).toEqual([])
       })
     })
 

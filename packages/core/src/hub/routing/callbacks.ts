@@ -6,6 +6,7 @@ import { Callback, type CallbackState, callbackTransitions } from "../../routing
 import { CallbackStateConflict, RoutingNotFound } from "../../routing/RoutingErrors.js"
 import type { StoreTx } from "../../store/Store.js"
 import type { AdapterRegistry } from "../AdapterRegistry.js"
+import { chooseOfferChannel, describeRefusals, type OfferChannel } from "./offerChannel.js"
 import { type LogFn, lockConversations } from "./placement.js"
 import { queueOutbound } from "./queueOutbound.js"
 import type { ResolvedRoutingOptions } from "./RoutingOptions.js"
@@ -100,7 +101,8 @@ const eventFor = (c: Callback, to: CallbackState): EventBody | undefined => {
 /**
  * Moves a callback along its state machine with its event; refused moves fail with
  * CallbackStateConflict and change nothing. The write is conditional on the state read, so
- * two instances cannot both make a move.
+ * two instances cannot both make a move. `event: null` leaves the event to the caller, which
+ * appends it later in the same transaction.
  */
 export const moveCallback = (
   tx: StoreTx,
@@ -108,7 +110,7 @@ export const moveCallback = (
   to: CallbackState,
   change: Partial<Pick<Callback, "by" | "missedReason" | "rebookMessageId">>,
   now: Date,
-  event?: EventBody
+  event?: EventBody | null
 ): Effect.Effect<Callback, RoutingNotFound | CallbackStateConflict | StoreError> =>
   Effect.gen(function* () {
     yield* tx.lock([`callback:${callbackId}`])
@@ -123,15 +125,16 @@ export const moveCallback = (
       yield* tx.cancelDeadline(dueKey(callbackId))
       yield* tx.cancelDeadline(endKey(callbackId))
     }
-    const body = event ?? eventFor(next, to)
+    const body = event === null ? undefined : (event ?? eventFor(next, to))
     if (body) yield* tx.appendEvents([body], now)
     return next
   })
 
 /**
- * Marks a callback missed and offers the customer a new window on their last channel (a
- * message through the normal durable send path). When the channel refuses (its window closed,
- * say), the callback stays missed and the refusal is logged.
+ * Marks a callback missed and offers the customer a new window in writing (a message through
+ * the normal durable send path): on their last channel, or, when that cannot carry the text (a
+ * voicemail's voice channel), on SMS to the callback's number or their next reachable channel.
+ * When every channel refuses, the callback stays missed and its `callback.missed` event says why.
  */
 export const missCallback = (
   tx: StoreTx,
@@ -143,30 +146,39 @@ export const missCallback = (
   now: Date
 ): Effect.Effect<Callback, RoutingNotFound | CallbackStateConflict | StoreError> =>
   Effect.gen(function* () {
-    const missed = yield* moveCallback(tx, callbackId, "missed", { missedReason: reason }, now)
+    // The event waits for the channel choice, so that it can carry why no offer went out.
+    const missed = yield* moveCallback(tx, callbackId, "missed", { missedReason: reason }, now, null)
     // The offer writes the conversation row (its last activity): locked as routing locks it.
     const [conversation] = yield* lockConversations(tx, [missed.conversationId])
     const contact = conversation ? yield* tx.getContact(conversation.contactId) : undefined
-    if (conversation === undefined || contact === undefined) return missed
-    const offer = yield* queueOutbound(
-      tx,
-      registry,
-      conversation,
-      contact,
-      [{ _tag: "text", text: options.rebookText(missed) }],
-      { _tag: "system" },
+    const parts = [{ _tag: "text", text: options.rebookText(missed) }] as const
+    const choice: OfferChannel =
+      conversation === undefined || contact === undefined
+        ? { ok: false, refusals: [{ _tag: "NoChannel", detail: "the conversation or its contact is gone" }] }
+        : yield* chooseOfferChannel(tx, registry, conversation, contact, missed.phone, parts, now)
+    const about = { conversationId: missed.conversationId, callbackId }
+    const refused = choice.ok ? undefined : describeRefusals(choice.refusals)
+    yield* tx.appendEvents(
+      [
+        {
+          _tag: "callback.missed",
+          ...about,
+          reason,
+          ...(refused === undefined ? {} : { offerRefused: refused })
+        }
+      ],
       now
     )
-    if (!offer.ok) {
-      log("warn", `callback ${callbackId}: could not offer a new window`, offer.refusal)
+    if (!choice.ok || conversation === undefined) {
+      log("warn", `callback ${callbackId}: could not offer a new window: ${refused}`, choice)
       return missed
     }
-    return yield* moveCallback(tx, callbackId, "rebook_offered", { rebookMessageId: offer.message.id }, now, {
+    const message = yield* queueOutbound(tx, conversation, choice.channel, parts, { _tag: "system" }, now)
+    return yield* moveCallback(tx, callbackId, "rebook_offered", { rebookMessageId: message.id }, now, {
       _tag: "callback.rebook_offered",
-      conversationId: missed.conversationId,
-      callbackId,
-      messageId: offer.message.id,
-      channel: offer.message.channel
+      ...about,
+      messageId: message.id,
+      channel: message.channel
     })
   })
 
