@@ -72,7 +72,7 @@ const echoesOf = (runtime: ChatRuntime): Echoes => {
  */
 export class Connection {
   visitor: Visitor | undefined
-  conversationId: string | undefined
+  private conversation: string | undefined
   /** Event seq of the last message this socket was sent. */
   cursor = 0
   alive = true
@@ -140,6 +140,18 @@ export class Connection {
       this.corked = false
       tcp.uncork()
     })
+  }
+
+  /** The conversation this socket shows; the runtime indexes its sockets by it. */
+  get conversationId(): string | undefined {
+    return this.conversation
+  }
+
+  set conversationId(conversationId: string | undefined) {
+    if (conversationId === this.conversation) return
+    const previous = this.conversation
+    this.conversation = conversationId
+    this.runtime.conversationChanged(this, previous)
   }
 
   close(code: number, reason: string): void {

@@ -107,16 +107,12 @@ const deliver = (
       if (address !== undefined) runtime.learnConversation(address, found.conversationId)
     }
   }
+  // Copies: a send below can close a socket (too far behind), which leaves the index.
   const byConversation = new Map<string, Connection[]>()
-  if (touched.size > 0)
-    for (const connections of runtime.visitors.values())
-      for (const connection of connections) {
-        const id = connection.conversationId
-        if (id === undefined || !touched.has(id)) continue
-        const list = byConversation.get(id)
-        if (list) list.push(connection)
-        else byConversation.set(id, [connection])
-      }
+  for (const id of touched) {
+    const connections = runtime.connectionsOn(id)
+    if (connections !== undefined) byConversation.set(id, [...connections])
+  }
   const behind = new Set<Connection>()
   for (const event of events) {
     positions.saw(event.seq)

@@ -14,6 +14,8 @@ const maxReceiptAttempts = 7
 export class ChatRuntime {
   /** Open, greeted connections by visitor address (a visitor may have many tabs). */
   readonly visitors = new Map<string, Set<Connection>>()
+  /** Open sockets by the conversation they show, for the event follower. */
+  private readonly byConversation = new Map<string, Set<Connection>>()
   /** Every open socket, greeted or not, so `stop` can close them all. */
   readonly sockets = new Set<Connection>()
   readonly blocked = new Set<string>()
@@ -51,8 +53,33 @@ export class ChatRuntime {
     await follower?.stop()
   }
 
+  /** Keeps the index by conversation when a socket switches (or first gets) its conversation. */
+  conversationChanged(connection: Connection, previous: string | undefined): void {
+    if (previous !== undefined) this.forget(connection, previous)
+    const id = connection.conversationId
+    if (id === undefined || !this.sockets.has(connection)) return
+    let set = this.byConversation.get(id)
+    if (!set) {
+      set = new Set()
+      this.byConversation.set(id, set)
+    }
+    set.add(connection)
+  }
+
+  /** Open sockets showing a conversation. */
+  connectionsOn(conversationId: string): ReadonlySet<Connection> | undefined {
+    return this.byConversation.get(conversationId)
+  }
+
+  private forget(connection: Connection, conversationId: string): void {
+    const set = this.byConversation.get(conversationId)
+    set?.delete(connection)
+    if (set?.size === 0) this.byConversation.delete(conversationId)
+  }
+
   unregister(connection: Connection): void {
     this.sockets.delete(connection)
+    if (connection.conversationId !== undefined) this.forget(connection, connection.conversationId)
     const address = connection.visitor?.address
     if (address === undefined) return
     const set = this.visitors.get(address)
