@@ -6,6 +6,7 @@ import { smsCapabilities } from "./capabilities.js"
 import type { PhoneAdapterConfig } from "./config.js"
 import { keywordOf } from "./keywords.js"
 import { copyInboundMedia } from "./mediaCopy.js"
+import { mediaCopyOptions } from "./mediaCopyOptions.js"
 import type { OptOutRegistry } from "./OptOutStore.js"
 import { MalformedWebhook, smsEnvelopeOf, statusUpdateOf } from "./parse.js"
 import { errorResponse, ingestFailureResponse, twimlResponse } from "./responses.js"
@@ -94,15 +95,11 @@ export const createSmsAdapter = (deps: SmsAdapterDeps): SmsAdapter => {
 
   const withCopiedMedia = async (envelope: InboundEnvelopeInput, store: AttachmentStore) => {
     if (!envelope.parts.some((p) => p._tag === "attachment")) return envelope
-    const copied = await copyInboundMedia(envelope.providerMessageId, envelope.parts, {
-      channel,
-      accountSid: config.accountSid,
-      authToken: config.authToken,
-      store,
-      maxBytes: config.attachments?.maxBytes ?? 5 * 1024 * 1024,
-      timeoutMs: config.attachments?.timeoutMs ?? 8_000,
-      apiBaseUrl: config.apiBaseUrl
-    })
+    const copied = await copyInboundMedia(
+      envelope.providerMessageId,
+      envelope.parts,
+      mediaCopyOptions(config, channel, store)
+    )
     return {
       ...envelope,
       parts: copied.parts,

@@ -16,6 +16,7 @@ import type { PhoneAdapterConfig } from "./config.js"
 import { expectedAnswerSentence } from "./expectedAnswer.js"
 import type { KeyValueStore } from "./KeyValueStore.js"
 import { copyTwilioMedia, extensionOf } from "./mediaCopy.js"
+import { mediaCopyOptions } from "./mediaCopyOptions.js"
 import { MalformedWebhook, toE164 } from "./parse.js"
 import { errorResponse, ingestFailureResponse, twimlResponse } from "./responses.js"
 import { publicUrlOf, verifyTwilioRequest } from "./signature.js"
@@ -211,15 +212,7 @@ export const createVoiceAdapter = (deps: VoiceAdapterDeps): VoiceAdapter => {
         twilioRef.ref,
         twilioRef.contentType,
         (type) => `recordings/${sid}.${extensionOf(type)}`,
-        {
-          channel,
-          accountSid: config.accountSid,
-          authToken: config.authToken,
-          store,
-          maxBytes: config.attachments?.maxBytes ?? 5 * 1024 * 1024,
-          timeoutMs: config.attachments?.timeoutMs ?? 8_000,
-          apiBaseUrl: config.apiBaseUrl
-        }
+        mediaCopyOptions(config, channel, store)
       )
       if (copy.copied) return { ref: copy.ref, contentType: copy.contentType, size: copy.size }
       context?.log("warn", `[dialogi/${channel}] recording ${sid} kept at Twilio: ${copy.reason}`)
