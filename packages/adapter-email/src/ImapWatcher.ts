@@ -2,7 +2,7 @@ import { ImapFlow } from "imapflow"
 import type { ImapAccountConfig } from "./config.js"
 import type { HealthEvent } from "./health.js"
 import type { KeyValueStore } from "./KeyValueStore.js"
-import { handleMailBatch } from "./MailBatch.js"
+import { makeMailQueue } from "./MailQueue.js"
 import { senderKey } from "./senderKey.js"
 
 /** Where reading a mailbox stopped: UIDs are only meaningful within one UIDVALIDITY. */
@@ -56,9 +56,10 @@ export const openClient = (account: ImapAccountConfig, idle: boolean) =>
  * Fetches every mail above the cursor in UID order and hands each fetched batch to `handle`
  * at once (a sender's mails one after another), so the hub commits a batch in a few group
  * transactions instead of one per mail. The cursor is saved each time the run of committed
- * mails from the start of the batch grows: it never passes a mail that failed or is still in
+ * mails from the first one read grows: it never passes a mail that failed or is still in
  * flight, so a crash or a dropped connection resumes at the first mail not surely stored, and
- * the committed mails after it are read again (the hub dedupes on Message-ID).
+ * the committed mails after it are read again (the hub dedupes on Message-ID). After a failed
+ * mail no further batch is fetched; the sync rejects once the mails handed on have finished.
  * A UIDVALIDITY change restarts from UID 1 for the same reason.
  */
 export const syncMailbox = async (
@@ -87,35 +88,56 @@ export const syncMailbox = async (
     // `UID SEARCH n:*` (like FETCH) also answers the highest existing UID when it is below n.
     const found = (await client.search({ uid: `${cursor.lastUid + 1}:*` }, { uid: true })) || []
     const pending = found.filter((uid) => uid > cursor.lastUid).sort((a, b) => a - b)
-    let stored = 0
-    for (const batch of chunks(pending, batchSize)) {
-      // Collect first: any other IMAP command inside a running FETCH iteration deadlocks.
-      const fetched: Array<{ uid: number; source: Uint8Array; orderKey: string }> = []
-      for await (const message of client.fetch(batch.join(","), { uid: true, source: true }, { uid: true }))
-        if (message.source && message.uid > cursor.lastUid)
-          fetched.push({ uid: message.uid, source: message.source, orderKey: senderKey(message.source) })
-      // Cursor writes are chained so a slower earlier write never lands after a later one.
-      let cursorWrites: Promise<void> = Promise.resolve()
-      const result = await handleMailBatch(fetched, {
-        concurrency: batchSize,
-        handle: (message) =>
-          deps.handle(message.source, { mailbox: deps.mailbox, uid: message.uid, uidValidity }),
-        onCommittedPrefix: (lastUid) => {
-          cursor = { uidValidity, lastUid }
-          const value = JSON.stringify(cursor)
-          cursorWrites = cursorWrites.then(() => deps.state.set(key, value))
-        }
-      })
-      stored += result.committed.length
-      try {
-        await cursorWrites
-      } finally {
-        // Every committed mail, also those after a failed one: re-reading them is harmless, and
-        // once moved away they are not even re-read.
-        if (result.committed.length > 0 && client.usable) await afterProcessed(client, deps, result.committed)
+    // Cursor writes are chained so a slower earlier write never lands after a later one; a
+    // failed write is reported at the end (the cursor then stays behind: mail is read again).
+    let cursorWrites: Promise<void> = Promise.resolve()
+    let cursorError: unknown
+    const queue = makeMailQueue<{ uid: number; source: Uint8Array; orderKey: string }>({
+      concurrency: batchSize,
+      handle: (message) =>
+        deps.handle(message.source, { mailbox: deps.mailbox, uid: message.uid, uidValidity }),
+      onCommittedPrefix: (lastUid) => {
+        cursor = { uidValidity, lastUid }
+        const value = JSON.stringify(cursor)
+        cursorWrites = cursorWrites
+          .then(() => deps.state.set(key, value))
+          .catch((e: unknown) => {
+            cursorError ??= e
+          })
       }
-      if (result.failure) throw result.failure.error
+    })
+    // Every committed mail, also those after a failed one: re-reading them is harmless, and
+    // once moved away they are not even re-read.
+    const markProcessed = async () => {
+      const uids = queue.takeCommitted()
+      if (uids.length > 0 && client.usable) await afterProcessed(client, deps, uids)
     }
+    const errors: Array<unknown> = []
+    try {
+      for (const batch of chunks(pending, batchSize)) {
+        // The next batch is fetched while the last one is still being stored, so the hub never
+        // waits for IMAP; at most two batches are held in memory.
+        await queue.outstandingAtMost(batchSize)
+        if (queue.failed()) break
+        // Between fetches: any other IMAP command inside a running FETCH iteration deadlocks.
+        await markProcessed()
+        const fetched: Array<{ uid: number; source: Uint8Array; orderKey: string }> = []
+        for await (const message of client.fetch(batch.join(","), { uid: true, source: true }, { uid: true }))
+          if (message.source && message.uid > cursor.lastUid)
+            fetched.push({ uid: message.uid, source: message.source, orderKey: senderKey(message.source) })
+        queue.add(fetched)
+      }
+    } catch (e) {
+      errors.push(e)
+    }
+    // Also after a failure: the mails already handed on finish before the lock is released.
+    const result = await queue.settled()
+    await cursorWrites
+    await markProcessed().catch((e: unknown) => errors.push(e))
+    if (result.failure) errors.unshift(result.failure.error)
+    if (cursorError !== undefined) errors.push(cursorError)
+    if (errors.length > 0) throw errors[0]
+    const stored = result.committed.length
     return { stored, lastUid: cursor.lastUid }
   } finally {
     lock.release()

@@ -32,7 +32,10 @@ export interface ImapAccountConfig {
    * \Seen first. Moved mail can still be re-read with `backfill({ mailbox })`.
    */
   readonly afterIngest?: AfterIngest
-  /** Mails fetched per round trip (default 50): bounds memory during a large backlog. */
+  /**
+   * Mails fetched per round trip (default 50), and handed to the hub at once (a sender's mails
+   * one after another): bounds memory during a large backlog.
+   */
   readonly batchSize?: number
 }
 
