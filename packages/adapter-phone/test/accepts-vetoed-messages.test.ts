@@ -1,15 +1,15 @@
 import type { DialogiHub, IngestHook } from "@dialogi/core"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import {
   fixture,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
-  signedRequest,
-  smsWebhookUrl,
-  startPhoneKit,
+  textIn,
+  voiceTwiml,
   voiceWebhookUrl
 } from "./phoneTestKit.js"
-import { parseTwiml, voiceTwimlViolations } from "./twimlDocument.js"
+import { parseTwiml } from "./twimlDocument.js"
 
 // Vetoes every inbound message of one channel, like a spam or compliance filter would.
 const vetoChannel = (channel: string): IngestHook => ({
@@ -20,16 +20,13 @@ const vetoChannel = (channel: string): IngestHook => ({
 const vetoEvents = async (hub: DialogiHub) =>
   (await hub.events.after(0)).flatMap((e) => (e.body._tag === "hook.ingest_vetoed" ? [e.body] : []))
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit | undefined
-afterEach(async () => {
-  await kit?.close()
-  kit = undefined
-})
 
 describe("a message an ingest hook vetoed", () => {
   it("SMS: Twilio gets empty success TwiML (no retry), nothing is stored, the veto is recorded once", async () => {
-    kit = await startPhoneKit({ defaultRegion: "US" }, { hooks: { ingest: [vetoChannel("sms")] } })
-    const response = await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    kit = await kits.start({ defaultRegion: "US" }, { hooks: { ingest: [vetoChannel("sms")] } })
+    const response = await textIn(kit.phone)
     expect(response.status).toBe(200)
     expect(response.headers.get("content-type")).toContain("text/xml")
     const twiml = parseTwiml(await response.text())
@@ -50,13 +47,8 @@ describe("a message an ingest hook vetoed", () => {
   })
 
   it("voice: a vetoed voicemail still gets the call's goodbye TwiML with 200, nothing is stored, one veto", async () => {
-    kit = await startPhoneKit({}, { hooks: { ingest: [vetoChannel("voice")] } })
-    const response = await kit.phone.voice.handleWebhook!(
-      signedRequest(`${voiceWebhookUrl}/recording`, fixture("voice-recording"))
-    )
-    expect(response.status).toBe(200)
-    const twiml = parseTwiml(await response.text())
-    expect(voiceTwimlViolations(twiml)).toEqual([])
+    kit = await kits.start({}, { hooks: { ingest: [vetoChannel("voice")] } })
+    const twiml = await voiceTwiml(kit.phone, `${voiceWebhookUrl}/recording`, fixture("voice-recording"))
     expect(twiml.children.map((c) => c.name)).toEqual(["Say", "Hangup"])
     expect(await receivedMessages(kit.hub)).toEqual([])
     expect(await vetoEvents(kit.hub)).toEqual([
@@ -69,8 +61,8 @@ describe("a message an ingest hook vetoed", () => {
   })
 
   it("other channels' messages still go through the same hub", async () => {
-    kit = await startPhoneKit({ defaultRegion: "US" }, { hooks: { ingest: [vetoChannel("voice")] } })
-    const response = await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    kit = await kits.start({ defaultRegion: "US" }, { hooks: { ingest: [vetoChannel("voice")] } })
+    const response = await textIn(kit.phone)
     expect(response.status).toBe(200)
     expect(await receivedMessages(kit.hub)).toHaveLength(1)
     expect(await vetoEvents(kit.hub)).toEqual([])

@@ -1,10 +1,9 @@
 import { adapterSuite } from "@dialogi/core/testing"
 import { afterAll } from "vitest"
 import { createPhoneAdapters } from "../src/index.js"
-import { accountSid, authToken, fixture, makeConfig, signedRequest, smsWebhookUrl } from "./phoneTestKit.js"
-import { startTwilioApiMock } from "./twilioApiMock.js"
+import { fixture, makeConfig, signedRequest, smsWebhookUrl, startTwilioApi } from "./phoneTestKit.js"
 
-const api = await startTwilioApiMock(accountSid, authToken)
+const api = await startTwilioApi()
 afterAll(() => api.close())
 
 const inbound = (providerId: string) => ({

@@ -8,21 +8,20 @@ import type { AttachmentStore } from "../src/index.js"
 import {
   fixture,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
   signedRequest,
-  smsWebhookUrl,
-  startPhoneKit,
+  textIn,
   voiceWebhookUrl
 } from "./phoneTestKit.js"
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit | undefined
 let directory: string
 beforeEach(async () => {
   directory = await mkdtemp(join(tmpdir(), "dialogi-phone-media-"))
 })
 afterEach(async () => {
-  await kit?.close()
-  kit = undefined
   await rm(directory, { recursive: true, force: true })
 })
 
@@ -33,11 +32,11 @@ const serveMedia = (k: PhoneKit) => {
   k.api.media.set("ME00000000000000000000000000000001", { contentType: "image/jpeg", body: photo })
   k.api.media.set("ME00000000000000000000000000000002", { contentType: "image/png", body: label })
 }
-const deliver = async (k: PhoneKit) => k.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, mms))
+const deliver = async (k: PhoneKit) => textIn(k.phone, mms)
 
 describe("MMS media are copied into the attachment store", () => {
   it("fetches each MediaUrl with the account's Basic auth, follows Twilio's redirect without it, and points the parts at the copies", async () => {
-    kit = await startPhoneKit({ attachments: { directory } })
+    kit = await kits.start({ attachments: { directory } })
     serveMedia(kit)
     const response = await deliver(kit)
     expect(response.status).toBe(200)
@@ -69,7 +68,7 @@ describe("MMS media are copied into the attachment store", () => {
   })
 
   it("a storage failure answers 503 with nothing stored; Twilio's retry then stores the message once", async () => {
-    kit = await startPhoneKit({ attachments: { directory } })
+    kit = await kits.start({ attachments: { directory } })
     serveMedia(kit)
     kit.api.media.set("ME00000000000000000000000000000002", {
       contentType: "image/png",
@@ -86,7 +85,7 @@ describe("MMS media are copied into the attachment store", () => {
   })
 
   it("a medium over the size limit, or one Twilio no longer has, stays a reference to Twilio's URL", async () => {
-    kit = await startPhoneKit({ attachments: { directory, maxBytes: 10_000 } })
+    kit = await kits.start({ attachments: { directory, maxBytes: 10_000 } })
     kit.api.media.set("ME00000000000000000000000000000001", { contentType: "image/jpeg", body: photo })
     const response = await deliver(kit)
     expect(response.status).toBe(200)
@@ -105,7 +104,7 @@ describe("MMS media are copied into the attachment store", () => {
         return { ref: `s3://bucket/${key}` }
       }
     }
-    kit = await startPhoneKit({ attachments: { store } })
+    kit = await kits.start({ attachments: { store } })
     serveMedia(kit)
     expect((await deliver(kit)).status).toBe(200)
     const [received] = await receivedMessages(kit.hub)
@@ -119,7 +118,7 @@ describe("MMS media are copied into the attachment store", () => {
   })
 
   it("voicemail recordings are copied too, and the transcript points at the same copy", async () => {
-    kit = await startPhoneKit({ attachments: { directory } })
+    kit = await kits.start({ attachments: { directory } })
     const audio = randomBytes(20_000)
     kit.api.media.set("RE00000000000000000000000000000001", { contentType: "audio/mpeg", body: audio })
     for (const [route, name] of [
@@ -145,7 +144,7 @@ describe("MMS media are copied into the attachment store", () => {
   })
 
   it("a recording that cannot be copied stays Twilio's URL and the call goes on", async () => {
-    kit = await startPhoneKit({ attachments: { directory } })
+    kit = await kits.start({ attachments: { directory } })
     const response = await kit.phone.voice.handleWebhook!(
       signedRequest(`${voiceWebhookUrl}/recording`, fixture("voice-recording"))
     )

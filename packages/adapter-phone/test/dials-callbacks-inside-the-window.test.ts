@@ -10,17 +10,16 @@ import {
   type PhoneAdapters
 } from "../src/index.js"
 import {
-  accountSid,
-  authToken,
   fixture,
   makeConfig,
   receivedMessages,
   signedRequest,
-  smsWebhookUrl
+  startTwilioApi,
+  textIn,
+  voiceTwiml
 } from "./phoneTestKit.js"
 import { createPostgresDatabase, dropConnections, type TestDatabase } from "./postgresStores.js"
-import { startTwilioApiMock, type TwilioApiMock } from "./twilioApiMock.js"
-import { parseTwiml, voiceTwimlViolations } from "./twimlDocument.js"
+import type { TwilioApiMock } from "./twilioApiMock.js"
 
 const customer = "+14155552671"
 const agentNumber = "+14155550199"
@@ -48,7 +47,7 @@ const waitFor = async (what: string, check: () => boolean | Promise<boolean>, ti
 
 const setUp = async (callbacks: Partial<NonNullable<PhoneAdapterConfig["callbacks"]>> = {}) => {
   const database: TestDatabase = await createPostgresDatabase()
-  const api: TwilioApiMock = await startTwilioApiMock(accountSid, authToken)
+  const api: TwilioApiMock = await startTwilioApi()
   const stateDirectory = await mkdtemp(join(tmpdir(), "dialogi-phone-"))
   cleanups.push(async () => {
     await api.close()
@@ -93,7 +92,7 @@ const setUp = async (callbacks: Partial<NonNullable<PhoneAdapterConfig["callback
 const customerWrites = async ({ phone, hub }: Instance) => {
   await hub.routing.upsertTeam({ id: "phones" })
   await hub.routing.upsertParticipant({ id: "anna", teams: ["phones"], capacity: 5, availability: "online" })
-  const response = await phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+  const response = await textIn(phone)
   expect(response.status).toBe(200)
   const [received] = await receivedMessages(hub)
   return received!.conversationId
@@ -105,14 +104,15 @@ const twilioCalls = async (
   url: string,
   name: string,
   extra: Record<string, string> = {}
-) => {
-  const response = await instance.phone.voice.handleWebhook!(
-    signedRequest(url, { ...fixture(name), ...extra })
-  )
-  expect(response.status).toBe(200)
-  const twiml = parseTwiml(await response.text())
-  expect(voiceTwimlViolations(twiml)).toEqual([])
-  return twiml
+) => voiceTwiml(instance.phone, url, { ...fixture(name), ...extra })
+
+/** A callback whose window opens in 200 ms and stays open a minute. */
+const scheduleSoon = (instance: Instance, conversationId: string) => {
+  const from = Date.now() + 200
+  return instance.hub.callbacks.schedule(conversationId, {
+    window: { from, to: from + 60_000 },
+    phone: customer
+  })
 }
 
 const callbackTags = async (hub: DialogiHub) =>
@@ -202,11 +202,7 @@ describe("callbacks", () => {
     const { database, api, start } = await setUp({ maxAttempts: 2 })
     const instance = await start(await database.open())
     const conversationId = await customerWrites(instance)
-    const from = Date.now() + 200
-    const callback = await instance.hub.callbacks.schedule(conversationId, {
-      window: { from, to: from + 60_000 },
-      phone: customer
-    })
+    const callback = await scheduleSoon(instance, conversationId)
     await waitFor("the first call", () => api.calls.length === 1)
     // Attempt 1: the agent's phone is busy.
     await twilioCalls(instance, api.calls[0]!.params.StatusCallback![0]!, "callback-status", {
@@ -263,11 +259,7 @@ describe("callbacks", () => {
     const { database, api, start } = await setUp()
     const first = await start(await database.open())
     const conversationId = await customerWrites(first)
-    const from = Date.now() + 200
-    const callback = await first.hub.callbacks.schedule(conversationId, {
-      window: { from, to: from + 60_000 },
-      phone: customer
-    })
+    const callback = await scheduleSoon(first, conversationId)
     await waitFor("the first call", () => api.calls.length === 1)
     await waitFor(
       "the call recorded as live",
@@ -292,11 +284,7 @@ describe("callbacks", () => {
     const { database, api, start } = await setUp({ maxAttempts: 1 })
     const instance = await start(await database.open())
     const conversationId = await customerWrites(instance)
-    const from = Date.now() + 200
-    const callback = await instance.hub.callbacks.schedule(conversationId, {
-      window: { from, to: from + 60_000 },
-      phone: customer
-    })
+    const callback = await scheduleSoon(instance, conversationId)
     await waitFor("the call", () => api.calls.length === 1)
     const answer = await twilioCalls(instance, api.calls[0]!.params.Url![0]!, "callback-agent-answered")
     const connectUrl = answer.children.find((c) => c.name === "Gather")!.attributes.action!

@@ -1,41 +1,32 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { expectedAnswerSentence } from "../src/index.js"
 import {
   fixture,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
-  signedRequest,
-  smsWebhookUrl,
-  startPhoneKit,
+  textIn,
+  voiceTwiml,
   voiceWebhookUrl
 } from "./phoneTestKit.js"
-import { parseTwiml, voiceTwimlViolations } from "./twimlDocument.js"
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit | undefined
-afterEach(async () => {
-  await kit?.close()
-  kit = undefined
-})
 
 const hour = 60 * 60_000
 const sla = { policies: [{ id: "phone", targets: { firstResponse: 2 * hour, nextResponse: 4 * hour } }] }
 const greeting = "Thanks for calling Example Support."
 
 const incomingCall = async (extra: Record<string, string> = {}) => {
-  const response = await kit!.phone.voice.handleWebhook!(
-    signedRequest(voiceWebhookUrl, { ...fixture("voice-incoming"), ...extra })
-  )
-  expect(response.status).toBe(200)
-  const twiml = parseTwiml(await response.text())
-  expect(voiceTwimlViolations(twiml)).toEqual([])
+  const twiml = await voiceTwiml(kit!.phone, voiceWebhookUrl, { ...fixture("voice-incoming"), ...extra })
   return twiml.children.filter((c) => c.name === "Say").map((c) => c.text)
 }
 
 describe("the inbound call greeting", () => {
   it("tells a caller who is waiting for an answer when it is due, from the SLA clock of their thread", async () => {
-    kit = await startPhoneKit({ voice: { greeting } }, { sla })
+    kit = await kits.start({ voice: { greeting } }, { sla })
     await kit.phone.attach(kit.hub)
-    await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    await textIn(kit.phone)
     const [received] = await receivedMessages(kit.hub)
     const expected = await kit.hub.sla.expectedReply(received!.conversationId)
     expect(expected?.dueAt).toBeDefined()
@@ -50,9 +41,9 @@ describe("the inbound call greeting", () => {
   })
 
   it("promises nothing once the customer has been answered", async () => {
-    kit = await startPhoneKit({ voice: { greeting } }, { sla })
+    kit = await kits.start({ voice: { greeting } }, { sla })
     await kit.phone.attach(kit.hub)
-    await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    await textIn(kit.phone)
     const [received] = await receivedMessages(kit.hub)
     await kit.hub.reply(received!.conversationId, "We are on it.")
     expect(await kit.hub.sla.expectedReply(received!.conversationId)).toBeUndefined()
@@ -61,7 +52,7 @@ describe("the inbound call greeting", () => {
   })
 
   it("uses the host's wording when given", async () => {
-    kit = await startPhoneKit(
+    kit = await kits.start(
       {
         voice: {
           greeting,
@@ -72,7 +63,7 @@ describe("the inbound call greeting", () => {
       { sla }
     )
     await kit.phone.attach(kit.hub)
-    await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    await textIn(kit.phone)
     expect((await incomingCall())[1]).toBe("Answer due in 2 h.")
   })
 

@@ -1,24 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import { createPhoneAdapters, memoryOptOutStore, type OptOutStore } from "../src/index.js"
 import { keywordOf } from "../src/keywords.js"
 import {
   fixture,
   makeConfig,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
   signedRequest,
   smsWebhookUrl,
-  startPhoneKit,
   unusedContext
 } from "./phoneTestKit.js"
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit
 let optOutStore: OptOutStore
 beforeEach(async () => {
   optOutStore = memoryOptOutStore()
-  kit = await startPhoneKit({ optOutStore })
+  kit = await kits.start({ optOutStore })
 })
-afterEach(() => kit.close())
 
 const text = (sid: string, body: string) =>
   signedRequest(smsWebhookUrl, { ...fixture("inbound-sms"), MessageSid: sid, Body: body })

@@ -6,22 +6,21 @@ import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { createPhoneAdapters, fileKeyValueStore, type PhoneAdapters } from "../src/index.js"
 import {
-  accountSid,
-  authToken,
   fixture,
   makeConfig,
   receivedMessages,
   signedRequest,
-  smsWebhookUrl
+  smsWebhookUrl,
+  startTwilioApi
 } from "./phoneTestKit.js"
-import { startTwilioApiMock, type TwilioApiMock } from "./twilioApiMock.js"
+import type { TwilioApiMock } from "./twilioApiMock.js"
 
 let directory: string
 let api: TwilioApiMock
 const hubs: DialogiHub[] = []
 beforeEach(async () => {
   directory = await mkdtemp(join(tmpdir(), "dialogi-phone-optout-"))
-  api = await startTwilioApiMock(accountSid, authToken)
+  api = await startTwilioApi()
 })
 afterEach(async () => {
   for (const hub of hubs.splice(0)) await hub.close()

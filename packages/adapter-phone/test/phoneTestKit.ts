@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs"
 import { createHub, type DialogiHub, type HubOptions, MemoryStore } from "@dialogi/core"
 import { Effect } from "effect"
 import twilio from "twilio"
+import { afterEach, expect } from "vitest"
 import { createPhoneAdapters, type PhoneAdapterConfig, type PhoneAdapters } from "../src/index.js"
 import { startTwilioApiMock, type TwilioApiMock } from "./twilioApiMock.js"
+import { parseTwiml, type TwimlElement, voiceTwimlViolations } from "./twimlDocument.js"
 
 export const accountSid = "AC00000000000000000000000000000001"
 export const authToken = "12345678901234567890123456789012"
@@ -51,6 +53,9 @@ export const signedRequest = (
   })
 }
 
+/** The Twilio API mock for the kit's account. */
+export const startTwilioApi = (): Promise<TwilioApiMock> => startTwilioApiMock(accountSid, authToken)
+
 /** Everything a phone test needs: the Twilio mock, both adapters and a hub on the memory store. */
 export interface PhoneKit {
   readonly api: TwilioApiMock
@@ -83,7 +88,7 @@ export const startPhoneKit = async (
     sla?: HubOptions["sla"]
   } = {}
 ): Promise<PhoneKit> => {
-  const api = await startTwilioApiMock(accountSid, authToken)
+  const api = await startTwilioApi()
   const phone = createPhoneAdapters(makeConfig(api, overrides))
   const store = await Effect.runPromise(MemoryStore.makeMemoryStore())
   const hub = await createHub({
@@ -104,6 +109,47 @@ export const startPhoneKit = async (
       await api.close()
     }
   }
+}
+
+/**
+ * Kits started in a file's tests, each closed after its test: `const kits = phoneKitPerTest()` at
+ * the top of the file, `await kits.start(...)` in a test or a `beforeEach`.
+ */
+export const phoneKitPerTest = (): { start: typeof startPhoneKit } => {
+  const started: PhoneKit[] = []
+  afterEach(async () => {
+    for (const kit of started.splice(0)) await kit.close()
+  })
+  return {
+    start: async (...args) => {
+      const kit = await startPhoneKit(...args)
+      started.push(kit)
+      return kit
+    }
+  }
+}
+
+/** Twilio delivering an inbound SMS (the fixture's unless `params` say otherwise), signed. */
+export const textIn = (
+  phone: PhoneAdapters,
+  params: Record<string, string> = fixture("inbound-sms")
+): Promise<Response> => phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, params))
+
+/**
+ * Twilio calling a voice webhook, signed, at `url`: the answer must be 200 with TwiML Twilio
+ * accepts for a call.
+ */
+export const voiceTwiml = async (
+  phone: PhoneAdapters,
+  url: string,
+  params: Record<string, string>
+): Promise<TwimlElement> => {
+  const response = await phone.voice.handleWebhook!(signedRequest(url, params))
+  expect(response.status).toBe(200)
+  expect(response.headers.get("content-type")).toContain("text/xml")
+  const twiml = parseTwiml(await response.text())
+  expect(voiceTwimlViolations(twiml)).toEqual([])
+  return twiml
 }
 
 /** Messages stored so far, from the event log. */

@@ -1,25 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import {
   fixture,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
   signedRequest,
   smsWebhookUrl,
-  startPhoneKit,
+  textIn,
   voiceWebhookUrl
 } from "./phoneTestKit.js"
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit
 beforeEach(async () => {
-  kit = await startPhoneKit()
+  kit = await kits.start()
 })
-afterEach(() => kit.close())
 
 const sms = fixture("inbound-sms")
 
 describe("X-Twilio-Signature is checked over the configured public URL before anything is stored", () => {
   it("accepts Twilio's signature over the public URL although the request arrives on the internal one", async () => {
-    const response = await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, sms))
+    const response = await textIn(kit.phone, sms)
     expect(response.status).toBe(200)
     expect(response.headers.get("content-type")).toContain("text/xml")
     expect(await response.text()).toContain("<Response/>")
@@ -85,7 +86,7 @@ describe("X-Twilio-Signature is checked over the configured public URL before an
 
   it("answers 400 to a signed webhook that is not an SMS (no MessageSid) and stores nothing", async () => {
     const { MessageSid: _omitted, ...rest } = sms
-    const response = await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, rest))
+    const response = await textIn(kit.phone, rest)
     expect(response.status).toBe(400)
     expect(await kit.hub.events.after(0)).toEqual([])
   })

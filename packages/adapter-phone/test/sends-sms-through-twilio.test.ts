@@ -1,22 +1,20 @@
 import { setTimeout as sleep } from "node:timers/promises"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import {
   fixture,
   messagingServiceSid,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
   signedRequest,
   smsWebhookUrl,
-  startPhoneKit,
+  textIn,
   unusedContext
 } from "./phoneTestKit.js"
 import { createMessageViolations } from "./twilioApiMock.js"
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit | undefined
-afterEach(async () => {
-  await kit?.close()
-  kit = undefined
-})
 
 const waitFor = async <T>(probe: () => Promise<T | undefined>, ms = 5_000): Promise<T> => {
   const deadline = Date.now() + ms
@@ -59,8 +57,8 @@ describe("SMS out", () => {
   })
 
   it("an agent's reply goes out as a request valid for Twilio's OpenAPI, and status callbacks move it to delivered, never back", async () => {
-    kit = await startPhoneKit({}, { runWorkers: true })
-    await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    kit = await kits.start({}, { runWorkers: true })
+    await textIn(kit.phone)
     const [inbound] = await receivedMessages(kit.hub)
     const reply = await kit.hub.reply(inbound!.conversationId, "Your parcel left the warehouse today.")
     const post = await waitFor(async () => kit!.api.requests.find((r) => r.method === "POST"))
@@ -96,8 +94,8 @@ describe("SMS out", () => {
   })
 
   it("an undelivered callback marks the message failed with Twilio's error code and reason", async () => {
-    kit = await startPhoneKit({}, { runWorkers: true })
-    await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    kit = await kits.start({}, { runWorkers: true })
+    await textIn(kit.phone)
     const [inbound] = await receivedMessages(kit.hub)
     const reply = await kit.hub.reply(inbound!.conversationId, "Hello")
     const post = await waitFor(async () => kit!.api.requests.find((r) => r.method === "POST"))
@@ -112,7 +110,7 @@ describe("SMS out", () => {
   })
 
   it("sends from a number when no Messaging Service is configured, with MMS media", async () => {
-    kit = await startPhoneKit({ messagingServiceSid: undefined, from: "+15017122661" })
+    kit = await kits.start({ messagingServiceSid: undefined, from: "+15017122661" })
     const receipt = await kit.phone.sms.send({
       messageId: "m1",
       conversationId: "cv1",
@@ -138,7 +136,7 @@ describe("SMS out", () => {
   })
 
   it("refuses texts over maxSegments before calling Twilio", async () => {
-    kit = await startPhoneKit({ maxSegments: 2 })
+    kit = await kits.start({ maxSegments: 2 })
     const error = await kit.phone.sms
       .send({
         messageId: "m1",
@@ -167,7 +165,7 @@ describe("a send whose outcome is unknown is not blindly repeated", () => {
   })
 
   it("a timeout after the request left is retryable, and the retry finds the created message instead of sending again", async () => {
-    kit = await startPhoneKit({ requestTimeoutMs: 300 })
+    kit = await kits.start({ requestTimeoutMs: 300 })
     kit.api.faults.push({ kind: "slow", ms: 1_000 })
     const first = await kit.phone.sms.send(request(1)).catch((e: unknown) => e)
     expect(first).toMatchObject({ _tag: "SendFailed", retryable: true })
@@ -182,7 +180,7 @@ describe("a send whose outcome is unknown is not blindly repeated", () => {
   })
 
   it("a status callback carrying the idempotency key settles the retry without a look-up", async () => {
-    kit = await startPhoneKit({ requestTimeoutMs: 300 })
+    kit = await kits.start({ requestTimeoutMs: 300 })
     kit.api.faults.push({ kind: "slow", ms: 1_000 })
     await kit.phone.sms.send(request(1)).catch(() => undefined)
     const callbackUrl = kit.api.requests[0]!.params.StatusCallback![0]!
@@ -194,14 +192,14 @@ describe("a send whose outcome is unknown is not blindly repeated", () => {
   })
 
   it("when the look-up finds nothing, the retry sends once", async () => {
-    kit = await startPhoneKit()
+    kit = await kits.start()
     const receipt = await kit.phone.sms.send(request(2))
     expect(kit.api.messages).toHaveLength(1)
     expect(receipt.providerMessageId).toBe(kit.api.messages[0]!.sid)
   })
 
   it("a connection refused never reached Twilio: retryable, and no look-up is needed", async () => {
-    kit = await startPhoneKit({ apiBaseUrl: "http://127.0.0.1:9" })
+    kit = await kits.start({ apiBaseUrl: "http://127.0.0.1:9" })
     const error = await kit.phone.sms.send(request(1)).catch((e: unknown) => e)
     expect(error).toMatchObject({ _tag: "SendFailed", retryable: true, code: "ECONNREFUSED" })
   })

@@ -1,26 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import {
   fixture,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
   signedRequest,
   smsWebhookUrl,
-  startPhoneKit
+  textIn
 } from "./phoneTestKit.js"
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit
 beforeEach(async () => {
-  kit = await startPhoneKit({ defaultRegion: "US" })
+  kit = await kits.start({ defaultRegion: "US" })
 })
-afterEach(() => kit.close())
 
 describe("inbound SMS/MMS", () => {
   it("stores the same MessageSid delivered 50 times concurrently exactly once", async () => {
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, () =>
-        kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
-      )
-    )
+    const responses = await Promise.all(Array.from({ length: 50 }, () => textIn(kit.phone)))
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200))
     const received = await receivedMessages(kit.hub)
     expect(received).toHaveLength(1)
@@ -29,7 +26,7 @@ describe("inbound SMS/MMS", () => {
   })
 
   it("normalizes From to E.164 so national and international forms are one contact", async () => {
-    await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    await textIn(kit.phone)
     await kit.phone.sms.handleWebhook!(
       signedRequest(smsWebhookUrl, { ...fixture("inbound-sms"), MessageSid: "SM2", From: "(415) 555-2671" })
     )
@@ -41,7 +38,7 @@ describe("inbound SMS/MMS", () => {
   })
 
   it("keeps each MediaUrlN of an MMS as an attachment reference with its content type", async () => {
-    const response = await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-mms")))
+    const response = await textIn(kit.phone, fixture("inbound-mms"))
     expect(response.status).toBe(200)
     const [received] = await receivedMessages(kit.hub)
     const mms = fixture("inbound-mms")
@@ -62,7 +59,7 @@ describe("inbound SMS/MMS", () => {
 
   it("answers 503 (Twilio retries) when the hub is not running, and stores the retry later", async () => {
     await kit.phone.sms.stop!()
-    const first = await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    const first = await textIn(kit.phone)
     expect(first.status).toBe(503)
     expect(await receivedMessages(kit.hub)).toHaveLength(0)
   })

@@ -1,31 +1,20 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import {
   fixture,
   type PhoneKit,
+  phoneKitPerTest,
   receivedMessages,
-  signedRequest,
-  smsWebhookUrl,
-  startPhoneKit,
+  textIn,
+  voiceTwiml,
   voiceWebhookUrl
 } from "./phoneTestKit.js"
 import { parseTwiml, voiceTwimlViolations } from "./twimlDocument.js"
 
+const kits = phoneKitPerTest()
 let kit: PhoneKit | undefined
-afterEach(async () => {
-  await kit?.close()
-  kit = undefined
-})
 
-const call = async (route: string, name: string, extra: Record<string, string> = {}) => {
-  const response = await kit!.phone.voice.handleWebhook!(
-    signedRequest(`${voiceWebhookUrl}${route}`, { ...fixture(name), ...extra })
-  )
-  expect(response.status).toBe(200)
-  expect(response.headers.get("content-type")).toContain("text/xml")
-  const twiml = parseTwiml(await response.text())
-  expect(voiceTwimlViolations(twiml)).toEqual([])
-  return twiml
-}
+const call = (route: string, name: string, extra: Record<string, string> = {}) =>
+  voiceTwiml(kit!.phone, `${voiceWebhookUrl}${route}`, { ...fixture(name), ...extra })
 
 describe("inbound calls", () => {
   it("the TwiML checker catches invalid TwiML (the check can fail)", () => {
@@ -38,8 +27,8 @@ describe("inbound calls", () => {
   })
 
   it("with no agent: greeting, then a voicemail with transcription; recording and transcript land in the thread of the caller's SMS", async () => {
-    kit = await startPhoneKit()
-    await kit.phone.sms.handleWebhook!(signedRequest(smsWebhookUrl, fixture("inbound-sms")))
+    kit = await kits.start()
+    await textIn(kit.phone)
 
     const answer = await call("", "voice-incoming")
     expect(answer.children.map((c) => c.name)).toEqual(["Say", "Say", "Record", "Say", "Hangup"])
@@ -91,7 +80,7 @@ describe("inbound calls", () => {
   })
 
   it("rings the agent first, and goes to voicemail when the agent does not answer", async () => {
-    kit = await startPhoneKit({ voice: { forwardTo: async () => "+14155550199", dialTimeoutSeconds: 15 } })
+    kit = await kits.start({ voice: { forwardTo: async () => "+14155550199", dialTimeoutSeconds: 15 } })
     const answer = await call("", "voice-incoming")
     const dial = answer.children.find((c) => c.name === "Dial")!
     expect(dial.attributes).toMatchObject({ timeout: "15", action: `${voiceWebhookUrl}/dial-status` })
@@ -102,7 +91,7 @@ describe("inbound calls", () => {
   })
 
   it("records an answered call as a call event with its duration", async () => {
-    kit = await startPhoneKit({ voice: { forwardTo: "+14155550199" } })
+    kit = await kits.start({ voice: { forwardTo: "+14155550199" } })
     const afterDial = await call("/dial-status", "voice-dial-no-answer", {
       DialCallStatus: "completed",
       DialCallDuration: "95"
@@ -115,14 +104,14 @@ describe("inbound calls", () => {
   })
 
   it("a caller who hangs up without a message is a missed call", async () => {
-    kit = await startPhoneKit()
+    kit = await kits.start()
     await call("/recording", "voice-recording", { RecordingDuration: "0" })
     const [received] = await receivedMessages(kit.hub)
     expect(received!.message.parts).toMatchObject([{ _tag: "call", event: "missed" }])
   })
 
   it("a failed transcription adds nothing", async () => {
-    kit = await startPhoneKit()
+    kit = await kits.start()
     await call("/transcription", "voice-transcription", {
       TranscriptionStatus: "failed",
       TranscriptionText: ""
