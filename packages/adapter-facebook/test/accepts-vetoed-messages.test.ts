@@ -1,9 +1,8 @@
 import { type AdapterContext, createHub, type IngestHook, MemoryStore, StoreError } from "@dialogi/core"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
+import { describe, expect, it } from "vitest"
 import { received, startHub } from "./hubHarness.js"
-import { address, graphVersion, makeAdapter, mockPages, signed, textMessage } from "./meta.js"
+import { address, makeAdapter, mockGraphForFile, signed, textMessage } from "./meta.js"
 
 const batchOf = (...bodies: string[]) =>
   JSON.stringify({
@@ -11,13 +10,7 @@ const batchOf = (...bodies: string[]) =>
     entry: bodies.flatMap((b) => (JSON.parse(b) as { entry: unknown[] }).entry)
   })
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 const noCasino: IngestHook = {
   name: "no-casino",

@@ -1,16 +1,9 @@
 import type { AdapterContext, InboundEnvelopeInput } from "@dialogi/core"
 import { StoreError } from "@dialogi/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
-import { graphVersion, makeAdapter, mockPages, signed, textMessage } from "./meta.js"
+import { describe, expect, it } from "vitest"
+import { makeAdapter, mockGraphForFile, signed, textMessage } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 /** A hub context whose commits the test releases by hand. */
 const gatedContext = (outcome: "commit" | "store-down") => {

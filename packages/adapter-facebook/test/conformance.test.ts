@@ -1,15 +1,8 @@
 import { adapterSuite } from "@dialogi/core/testing"
-import { afterAll, beforeAll } from "vitest"
-import { type GraphServer, metaErrors, startGraphServer } from "./graphServer.js"
-import { address, graphVersion, makeAdapter, mockPages, signed, textMessage } from "./meta.js"
+import { metaErrors } from "./graphServer.js"
+import { address, makeAdapter, mockGraphForFile, signed, textMessage } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 adapterSuite("messenger", {
   makeAdapter: () => makeAdapter(graph),

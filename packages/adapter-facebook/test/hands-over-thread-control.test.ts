@@ -1,27 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { type MessengerEvent, pageInboxAppId } from "../src/index.js"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
 import { received, startHub } from "./hubHarness.js"
 import {
   address,
   appId,
   fixture,
-  graphVersion,
   makeAdapter,
-  mockPages,
+  mockGraphForFile,
   pageBotAppId,
   psid,
   signed,
   textMessage
 } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 const controlCalls = (from: number) =>
   graph.requests

@@ -1,27 +1,19 @@
 import type { DialogiHub } from "@dialogi/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { FacebookAdapter, FollowHubOptions } from "../src/index.js"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
 import { eventually, received, startHub } from "./hubHarness.js"
 import {
   address,
   fixture,
-  graphVersion,
   makeAdapter,
-  mockPages,
+  mockGraphForFile,
   pageBotAppId,
   psid,
   signed,
   textMessage
 } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 const support = { _tag: "team", id: "support" } as const
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs"
+import { afterAll } from "vitest"
 import { createFacebookAdapter, type FacebookAdapterConfig, signBody } from "../src/index.js"
-import type { GraphServer } from "./graphServer.js"
+import { type GraphServer, startGraphServer } from "./graphServer.js"
 
 export const appId = "123456789"
 export const appSecret = "test-app-secret"
@@ -15,6 +16,18 @@ export const mockPages = [
   { token: "page-token-1", humanAgent: true, userProfile: true },
   { token: "page-token-3", humanAgent: false }
 ]
+
+/**
+ * The mock Graph API serving the test pages, for one test file: started as the file loads
+ * (`const graph = await mockGraphForFile()`), closed after the file's tests.
+ */
+export const mockGraphForFile = async (): Promise<GraphServer> => {
+  const graph = await startGraphServer(graphVersion, mockPages)
+  afterAll(async () => {
+    await graph.close()
+  })
+  return graph
+}
 
 /** A fixture's raw text, exactly as stored (Meta's escaping kept). */
 export const fixture = (name: string): string =>

@@ -1,20 +1,21 @@
 import type { DialogiHub } from "@dialogi/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
+import { describe, expect, it } from "vitest"
 import { received, startHub } from "./hubHarness.js"
-import { graphVersion, makeAdapter, mockPages, otherPageId, pageId, signed, textMessage } from "./meta.js"
+import {
+  graphVersion,
+  makeAdapter,
+  mockGraphForFile,
+  otherPageId,
+  pageId,
+  signed,
+  textMessage
+} from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-  graph.profile("5550001", {
-    first_name: "Peter",
-    last_name: "Chang",
-    profile_pic: "https://cdn.example/p.jpg"
-  })
-})
-afterAll(async () => {
-  await graph.close()
+const graph = await mockGraphForFile()
+graph.profile("5550001", {
+  first_name: "Peter",
+  last_name: "Chang",
+  profile_pic: "https://cdn.example/p.jpg"
 })
 
 const profileCalls = (from: number) =>

@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { MessengerEvent } from "../src/index.js"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
 import { received, startHub } from "./hubHarness.js"
 import {
   address,
   fixture,
-  graphVersion,
   makeAdapter,
-  mockPages,
+  mockGraphForFile,
   otherPageId,
   psid,
   signed,
   textMessage
 } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 const deliver = async (name: string) => {
   const events: MessengerEvent[] = []

@@ -1,16 +1,9 @@
 import { createHub, MemoryStore } from "@dialogi/core"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
-import { fixture, graphVersion, makeAdapter, mockPages, signed, textMessage, verifyToken } from "./meta.js"
+import { describe, expect, it } from "vitest"
+import { fixture, makeAdapter, mockGraphForFile, signed, textMessage, verifyToken } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 const withHub = async (
   f: (hub: Awaited<ReturnType<typeof createHub>>, adapter: ReturnType<typeof makeAdapter>) => Promise<void>

@@ -1,17 +1,11 @@
 import type { DialogiHub } from "@dialogi/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { AttachmentReader, FacebookAdapter } from "../src/index.js"
-import { type GraphServer, metaErrors, startGraphServer } from "./graphServer.js"
+import { metaErrors } from "./graphServer.js"
 import { eventually, received, startHub } from "./hubHarness.js"
-import { graphVersion, makeAdapter, mockPages, psid, signed, textMessage } from "./meta.js"
+import { makeAdapter, mockGraphForFile, psid, signed, textMessage } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 const pdf = new TextEncoder().encode("%PDF-1.7\n% an invoice\n%%EOF\n")
 const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3])

@@ -2,9 +2,8 @@ import type { DialogiHub, Message } from "@dialogi/core"
 import { createHub, MemoryStore } from "@dialogi/core"
 import { createTestChannelAdapter } from "@dialogi/core/testing"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { createFacebookAdapter, type FacebookAdapter, type MessengerEvent } from "../src/index.js"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
 import { eventually, received, startHub } from "./hubHarness.js"
 import {
   address,
@@ -13,7 +12,7 @@ import {
   fixture,
   graphVersion,
   makeAdapter,
-  mockPages,
+  mockGraphForFile,
   otherPageId,
   pageId,
   psid,
@@ -22,13 +21,7 @@ import {
   verifyToken
 } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 const hour = 3_600_000
 

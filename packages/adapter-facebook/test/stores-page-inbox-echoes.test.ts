@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { MessengerEvent } from "../src/index.js"
-import { type GraphServer, startGraphServer } from "./graphServer.js"
 import { eventually, startHub } from "./hubHarness.js"
 import {
   appId,
   fixture,
-  graphVersion,
   makeAdapter,
-  mockPages,
+  mockGraphForFile,
   pageBotAppId,
   pageId,
   psid,
@@ -15,13 +13,7 @@ import {
   textMessage
 } from "./meta.js"
 
-let graph: GraphServer
-beforeAll(async () => {
-  graph = await startGraphServer(graphVersion, mockPages)
-})
-afterAll(async () => {
-  await graph.close()
-})
+const graph = await mockGraphForFile()
 
 /** An echo of a message the page sent, as Meta delivers it (sender = page, recipient = person). */
 const echo = (message: Record<string, unknown>, timestamp = Date.now()) =>
