@@ -3,6 +3,7 @@ import { type Assignee, Conversation } from "../../domain/Conversation.js"
 import type { StoreError } from "../../domain/Errors.js"
 import type { ConversationId } from "../../domain/Ids.js"
 import { chooseRule } from "../../routing/RoutingRule.js"
+import type { RoutingEntry } from "../../routing/RoutingStore.js"
 import type { NewDeadline, StoreTx } from "../../store/Store.js"
 import {
   isAvailable,
@@ -32,6 +33,26 @@ const ruleFor = (tx: StoreTx, options: ResolvedRoutingOptions, conversation: Con
         attributes: contact?.attributes ?? {}
       })
   )
+
+/**
+ * Where a conversation goes and the skills it needs: its routing entry's team when it was
+ * routed before, else the first matching rule's, else the default team (undefined: nowhere).
+ */
+const destinationOf = (
+  tx: StoreTx,
+  options: ResolvedRoutingOptions,
+  conversation: Conversation,
+  entry: RoutingEntry | undefined
+): Effect.Effect<
+  { readonly teamId: string | undefined; readonly skills: ReadonlyArray<string> },
+  StoreError
+> =>
+  entry !== undefined
+    ? Effect.succeed({ teamId: entry.teamId, skills: entry.skills })
+    : Effect.map(ruleFor(tx, options, conversation), (rule) => ({
+        teamId: rule?.team ?? options.defaultTeam,
+        skills: rule?.skills ?? []
+      }))
 
 /**
  * A reopened conversation with no team to go to: its owner keeps it when available and with
@@ -113,8 +134,7 @@ export const routeByRules = (
     // Reopened while an agent or bot owned it: back to them if they are available and have
     // room, else into the team's queue (or to another member) like a new conversation.
     if (extra.onlyUnrouted && (owner._tag === "agent" || owner._tag === "bot")) {
-      const rule = entry === undefined ? yield* ruleFor(tx, options, conversation) : undefined
-      const teamId = entry?.teamId ?? rule?.team ?? options.defaultTeam
+      const { teamId, skills } = yield* destinationOf(tx, options, conversation, entry)
       const stillOwner = (c: Conversation) => sameAssignee(c.assignee, owner) && c.status !== "resolved"
       if (teamId === undefined) return yield* keepOrRelease(tx, log, conversationId, owner, stillOwner, now)
       return yield* placeInTeam(
@@ -125,7 +145,7 @@ export const routeByRules = (
           conversationId,
           teamId,
           contactId,
-          skills: entry?.skills ?? rule?.skills ?? [],
+          skills,
           preferOwner: true,
           guard: stillOwner
         },
@@ -143,8 +163,7 @@ export const routeByRules = (
         { conversationId, teamId: entry.teamId, contactId, exclude: extra.exclude },
         now
       )
-    const rule = yield* ruleFor(tx, options, conversation)
-    const teamId = rule?.team ?? options.defaultTeam
+    const { teamId, skills } = yield* destinationOf(tx, options, conversation, entry)
     if (teamId === undefined)
       return { _tag: "skipped", reason: "no rule matched and no default team" } as const
     return yield* placeInTeam(
@@ -155,7 +174,7 @@ export const routeByRules = (
         conversationId,
         teamId,
         contactId,
-        skills: rule?.skills ?? [],
+        skills,
         exclude: extra.exclude,
         // Checked again under the conversation lock: someone may have assigned it meanwhile.
         guard: extra.onlyUnrouted ? (c, e) => c.assignee._tag === "none" && e === undefined : undefined
