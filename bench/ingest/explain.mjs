@@ -1,7 +1,7 @@
 // Diagnostic, not a benchmark: ingests a workload into a fresh database, then ingests 200 more
-// envelopes at once and, inside the hub's own transaction, runs each ingest statement first under
+// envelopes at once and, inside the hub's own transaction, runs each ingest statement also under
 // EXPLAIN (ANALYZE, BUFFERS) behind a savepoint that is rolled back. Prints the plans of the
-// biggest batch. `node bench/ingest/explain.mjs [--n 10000]`
+// biggest batch, with planning and execution time. `node bench/ingest/explain.mjs [--n 10000]`
 import pg from "pg"
 import { createHub } from "../../packages/core/dist/index.js"
 import { postgresStore } from "../../packages/store-postgres/dist/index.js"
@@ -20,26 +20,42 @@ dbUrl.pathname = `/${database}`
 let capturing = false
 const biggest = new Map()
 const original = pg.Client.prototype.query
-pg.Client.prototype.query = function (config, ...rest) {
-  const name = typeof config === "object" ? config?.name : undefined
-  if (!capturing || name === undefined || !/ingest|lock|append_events/.test(name) || rest.length > 0)
-    return original.call(this, config, ...rest)
-  return (async () => {
-    await original.call(this, "SAVEPOINT dialogi_explain")
-    const plan = await original.call(this, {
-      text: `EXPLAIN (ANALYZE, BUFFERS) ${config.text}`,
-      values: config.values
+
+// Ingest sends its statements inline: several per simple-protocol query, parameters written in
+// (the batch's first query opens the transaction; its last one ends with COMMIT).
+const statementName = (text) =>
+  /dialogi_events/.test(text) && /event_head/.test(text)
+    ? "append_events"
+    : /new_contacts AS/.test(text)
+      ? "apply_ingest_writes"
+      : /found_contacts AS/.test(text)
+        ? "keyed_conversations_for_ingest"
+        : /locked AS MATERIALIZED/.test(text)
+          ? "find_for_ingest"
+          : undefined
+
+const explain = async (client, name, text) => {
+  await original.call(client, "SAVEPOINT dialogi_explain")
+  const plan = await original.call(client, `EXPLAIN (ANALYZE, BUFFERS) ${text}`)
+  await original.call(client, "ROLLBACK TO SAVEPOINT dialogi_explain")
+  if (!biggest.has(name) || text.length > biggest.get(name).size)
+    biggest.set(name, {
+      size: text.length,
+      plan: plan.rows.map((r) => r["QUERY PLAN"])
     })
-    await original.call(this, "ROLLBACK TO SAVEPOINT dialogi_explain")
-    const size = JSON.stringify(config.values).length
-    const perParam = config.values.map((v, i) => `$${i + 1}=${JSON.stringify(v ?? null).length}`).join(" ")
-    if (!biggest.has(name) || size > biggest.get(name).size)
-      biggest.set(name, {
-        size,
-        rows: config.values[0]?.length,
-        plan: [`parameter bytes: ${perParam}`, ...plan.rows.map((r) => r["QUERY PLAN"])]
-      })
-    return original.call(this, config)
+}
+
+pg.Client.prototype.query = function (config, ...rest) {
+  if (!capturing || typeof config !== "string" || rest.length > 0) return original.call(this, config, ...rest)
+  const statements = config.split(";\n").map((text) => ({ text, name: statementName(text) }))
+  if (!statements.some((s) => s.name !== undefined)) return original.call(this, config)
+  return (async () => {
+    // Reads are explained after the query that opens the transaction ran them; writes before
+    // theirs runs (their rows would conflict afterwards), each behind a savepoint.
+    const opens = /^BEGIN/.test(config)
+    const result = opens ? await original.call(this, config) : undefined
+    for (const { text, name } of statements) if (name !== undefined) await explain(this, name, text)
+    return opens ? result : original.call(this, config)
   })()
 }
 
@@ -51,8 +67,8 @@ try {
   await Promise.all(work.envelopes.slice(n, n + 200).map((e) => hub.ingest(e)))
   capturing = false
   await hub.close()
-  for (const [name, { size, rows, plan }] of biggest) {
-    console.log(`\n== ${name} (${rows} rows in $1, ${size} bytes of parameters)`)
+  for (const [name, { size, plan }] of biggest) {
+    console.log(`\n== ${name} (${size} bytes of statement text with its parameters)`)
     for (const line of plan) console.log(line)
   }
 } finally {
