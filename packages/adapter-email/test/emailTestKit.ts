@@ -4,9 +4,28 @@ import { connect, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
+import {
+  createHub,
+  type DialogiEvent,
+  type DialogiHub,
+  type HubOptions,
+  type IngestHook,
+  MemoryStore
+} from "@dialogi/core"
+import { Effect } from "effect"
 import nodemailer from "nodemailer"
 import { SMTPServer } from "smtp-server"
-import { signRawMail } from "../src/index.js"
+import { afterAll, beforeAll } from "vitest"
+import {
+  type AttachmentStore,
+  createEmailAdapter,
+  type EmailAdapter,
+  type HealthEvent,
+  type ImapAccountConfig,
+  memoryAttachmentStore,
+  memoryKeyValueStore,
+  signRawMail
+} from "../src/index.js"
 
 const run = promisify(execFile)
 
@@ -72,28 +91,72 @@ export const startDovecot = async () => {
     if (ok) break
     await new Promise((r) => setTimeout(r, 100))
   }
+  const doveadm = (...args: string[]) => run("doveadm", ["-c", join(dir, "dovecot.conf"), ...args])
   const lmtp = nodemailer.createTransport({
     host: "127.0.0.1",
     port: lmtpPort,
     lmtp: true,
     ignoreTLS: true
   } as never)
+  /**
+   * Delivers one raw mail to a mailbox, exactly as an MTA hands it to Dovecot. Rejects unless
+   * Dovecot took it: over LMTP a refusal after DATA (e.g. "451 Shutting down" during a
+   * restart) is per recipient, and nodemailer resolves with it in `rejected` instead.
+   */
+  const deliver = async (to: string, raw: string | Buffer, from = "sender@customer.example") => {
+    const info = await lmtp.sendMail({ envelope: { from, to }, raw })
+    if (info.rejected.length > 0 || info.accepted.length === 0)
+      throw new Error(`LMTP delivery to ${to} refused: ${JSON.stringify(info.rejected)}`)
+    return info
+  }
   return {
     dir,
     imapPort,
     lmtpPort,
+    deliver,
     /**
-     * Delivers one raw mail to a mailbox, exactly as an MTA hands it to Dovecot. Rejects unless
-     * Dovecot took it: over LMTP a refusal after DATA (e.g. "451 Shutting down" during a
-     * restart) is per recipient, and nodemailer resolves with it in `rejected` instead.
+     * Delivers like an MTA does while Dovecot is down or restarting: a refused delivery is tried
+     * again every 100 ms until Dovecot takes it. A delivery Dovecot took but could not confirm
+     * before it stopped is retried too, so the mailbox may then hold that mail twice, under one
+     * Message-ID, exactly as it happens in production.
      */
-    deliver: async (to: string, raw: string | Buffer, from = "sender@customer.example") => {
-      const info = await lmtp.sendMail({ envelope: { from, to }, raw })
-      if (info.rejected.length > 0 || info.accepted.length === 0)
-        throw new Error(`LMTP delivery to ${to} refused: ${JSON.stringify(info.rejected)}`)
-      return info
+    deliverRetrying: async (to: string, raw: string) => {
+      for (;;) {
+        const ok = await deliver(to, raw).then(
+          () => true,
+          () => false
+        )
+        if (ok) return
+        await new Promise((r) => setTimeout(r, 100))
+      }
     },
-    doveadm: (...args: string[]) => run("doveadm", ["-c", join(dir, "dovecot.conf"), ...args]),
+    doveadm,
+    /**
+     * Message-ID (without angle brackets) -> IMAP flags (space-separated, "" for none) of every
+     * mail in a mailbox of the support account, as Dovecot itself reports them.
+     */
+    flagsByMessageId: async (mailbox: string) => {
+      const { stdout } = await doveadm(
+        "-f",
+        "tab",
+        "fetch",
+        "-u",
+        "support@example.com",
+        "hdr.message-id flags",
+        "mailbox",
+        mailbox
+      )
+      // Skip the column-header row, and the empty line an empty folder leaves.
+      return new Map(
+        stdout
+          .trim()
+          .split("\n")
+          .slice(1)
+          .filter((row) => row.length > 0)
+          .map((row) => row.split("\t") as [string, string?])
+          .map(([id, flags]) => [id.trim().slice(1, -1), flags ?? ""])
+      )
+    },
     stop: async () => {
       lmtp.close()
       await run("dovecot", ["-c", join(dir, "dovecot.conf"), "stop"]).catch(() => undefined)
@@ -297,3 +360,100 @@ export const imapAccount = (dovecot: { readonly imapPort: number }) => ({
 
 /** SMTP settings for a local server without TLS (the recorder, or a port nothing listens on). */
 export const plainSmtp = (port: number) => ({ host: "127.0.0.1", port, requireTLS: false, ignoreTLS: true })
+
+/** A started test Dovecot (see {@link startDovecot}). */
+export type Dovecot = Awaited<ReturnType<typeof startDovecot>>
+
+/** What differs between the tests that run the IMAP watcher on the test Dovecot into a memory hub. */
+export interface WatchedMailboxOptions {
+  readonly threadingSecret: string
+  /** The watcher's timings, batch size and afterIngest; the account is the test Dovecot's. */
+  readonly imap: Omit<ImapAccountConfig, "host" | "port" | "secure" | "auth">
+  /** Default: a memory store. */
+  readonly attachments?: AttachmentStore
+  readonly webhookSecret?: string
+  /** Hub options beyond the memory store, the adapter and `runWorkers: false`. */
+  readonly hub?: Pick<HubOptions, "hooks" | "log">
+  /** Puts mail into the mailbox before the watcher connects (so it is one backlog). */
+  readonly beforeWatching?: (dovecot: Dovecot) => Promise<void>
+  /**
+   * Finish the setup only once the watcher reported `idle` (connected, read the mailbox, waits
+   * in IDLE). Default true; off for a test whose first sync is meant to fail.
+   */
+  readonly untilIdle?: boolean
+}
+
+/** The running setup of {@link watchedMailboxForFile}; its fields are set once `beforeAll` ran. */
+export interface WatchedMailbox {
+  readonly dovecot: Dovecot
+  readonly hub: DialogiHub
+  readonly adapter: EmailAdapter
+  /** Every health event of the adapter, in order. */
+  readonly health: Array<HealthEvent>
+}
+
+/**
+ * A Dovecot and a memory hub with an email adapter watching the support mailbox, started before
+ * the file's tests and stopped after them. Outbound SMTP points at a closed port: the hub runs no
+ * send worker, so these tests never send.
+ */
+export const watchedMailboxForFile = (options: WatchedMailboxOptions): WatchedMailbox => {
+  const setup = { health: [] as Array<HealthEvent> } as {
+    dovecot: Dovecot
+    hub: DialogiHub
+    adapter: EmailAdapter
+    health: Array<HealthEvent>
+  }
+  beforeAll(async () => {
+    setup.dovecot = await startDovecot()
+    await options.beforeWatching?.(setup.dovecot)
+    setup.adapter = createEmailAdapter({
+      address: "support@example.com",
+      threadingSecret: options.threadingSecret,
+      ...(options.webhookSecret === undefined ? {} : { webhookSecret: options.webhookSecret }),
+      imap: { ...imapAccount(setup.dovecot), ...options.imap },
+      smtp: plainSmtp(1),
+      state: memoryKeyValueStore(),
+      attachments: { store: options.attachments ?? memoryAttachmentStore() },
+      onHealth: (e) => setup.health.push(e)
+    })
+    setup.hub = await createHub({
+      store: await Effect.runPromise(MemoryStore.makeMemoryStore()),
+      adapters: [setup.adapter],
+      runWorkers: false,
+      ...options.hub
+    })
+    if (options.untilIdle ?? true) await eventually(async () => setup.health.find((e) => e.kind === "idle"))
+  })
+  afterAll(async () => {
+    await setup.hub?.close()
+    await setup.dovecot?.stop()
+  })
+  return setup
+}
+
+/** Every event in the hub's log, read page by page from the start. */
+export const everyEvent = async (hub: DialogiHub) => {
+  const events: Array<DialogiEvent> = []
+  for (let cursor = 0; ; ) {
+    const page = await hub.events.after(cursor, { limit: 5000 })
+    if (page.length === 0) return events
+    events.push(...page)
+    cursor = page.at(-1)!.seq
+  }
+}
+
+/** Provider ids of every message the hub stored, one entry per stored message, in log order. */
+export const storedProviderIds = async (hub: DialogiHub) =>
+  (await everyEvent(hub)).flatMap((e) =>
+    e.body._tag === "message.received" ? [e.body.message.providerMessageId ?? "(none)"] : []
+  )
+
+/** An ingest hook that vetoes mail mentioning a casino as spam. */
+export const noCasino: IngestHook = {
+  name: "no-casino",
+  run: (m) =>
+    m.parts.some((p) => p._tag === "text" && /casino/i.test(p.text))
+      ? { _tag: "veto", reason: "spam" }
+      : undefined
+}

@@ -1,59 +1,20 @@
-import { createHub, type DialogiHub, MemoryStore } from "@dialogi/core"
-import { Effect } from "effect"
 import fc from "fast-check"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import {
-  createEmailAdapter,
-  type EmailAdapter,
-  type HealthEvent,
-  memoryAttachmentStore,
-  memoryKeyValueStore
-} from "../src/index.js"
-import { customerMail, eventually, imapAccount, plainSmtp, startDovecot } from "./emailTestKit.js"
+import { describe, expect, it } from "vitest"
+import { customerMail, eventually, storedProviderIds, watchedMailboxForFile } from "./emailTestKit.js"
 import { anyMutation } from "./mimeMutations.js"
 
-let dovecot: Awaited<ReturnType<typeof startDovecot>>
-let hub: DialogiHub
-let adapter: EmailAdapter
-const health: Array<HealthEvent> = []
 const warnings: Array<string> = []
-
-beforeAll(async () => {
-  dovecot = await startDovecot()
-  adapter = createEmailAdapter({
-    address: "support@example.com",
-    threadingSecret: "watcher-fuzz-secret",
-    imap: { ...imapAccount(dovecot), idleDelayMs: 300, pollIntervalMs: 1000, batchSize: 10 },
-    smtp: plainSmtp(1),
-    state: memoryKeyValueStore(),
-    attachments: { store: memoryAttachmentStore() },
-    onHealth: (e) => health.push(e)
-  })
-  hub = await createHub({
-    store: await Effect.runPromise(MemoryStore.makeMemoryStore()),
-    adapters: [adapter],
-    runWorkers: false,
+const mailbox = watchedMailboxForFile({
+  threadingSecret: "watcher-fuzz-secret",
+  imap: { idleDelayMs: 300, pollIntervalMs: 1000, batchSize: 10 },
+  hub: {
     log: (level, message) => {
       if (level === "warn" || level === "error") warnings.push(message)
     }
-  })
+  },
+  untilIdle: false
 })
-
-afterAll(async () => {
-  await hub?.close()
-  await dovecot?.stop()
-})
-
-const storedIds = async () => {
-  const ids: Array<string> = []
-  for (let cursor = 0; ; ) {
-    const page = await hub.events.after(cursor, { limit: 5000 })
-    if (page.length === 0) return ids
-    for (const e of page)
-      if (e.body._tag === "message.received") ids.push(e.body.message.providerMessageId ?? "(none)")
-    cursor = page.at(-1)!.seq
-  }
-}
+const storedIds = () => storedProviderIds(mailbox.hub)
 
 describe("broken mail in the mailbox, read by the IMAP watcher", () => {
   const seed = Date.now() % 2_147_483_647
@@ -64,12 +25,15 @@ describe("broken mail in the mailbox, read by the IMAP watcher", () => {
     let inMailbox = 0
     for (const [i, broken] of cases.entries()) {
       // A mail Dovecot itself refuses never reaches the mailbox; the watcher cannot see it.
-      const accepted = await dovecot.deliver("support@example.com", Buffer.from(broken.raw)).then(
+      const accepted = await mailbox.dovecot.deliver("support@example.com", Buffer.from(broken.raw)).then(
         () => true,
         () => false
       )
       if (accepted) inMailbox += 1
-      await dovecot.deliver("support@example.com", customerMail({ messageId: `good-${i}@customer.example` }))
+      await mailbox.dovecot.deliver(
+        "support@example.com",
+        customerMail({ messageId: `good-${i}@customer.example` })
+      )
       inMailbox += 1
     }
     const good = cases.map((_, i) => `good-${i}@customer.example`)
@@ -80,7 +44,7 @@ describe("broken mail in the mailbox, read by the IMAP watcher", () => {
       throw new Error(`${String(e)} (${replay})`)
     })
     // Every mail in the mailbox was handled exactly once: none skipped, none re-read.
-    const handled = () => health.reduce((n, e) => n + (e.kind === "synced" ? e.stored : 0), 0)
+    const handled = () => mailbox.health.reduce((n, e) => n + (e.kind === "synced" ? e.stored : 0), 0)
     await eventually(async () => (handled() >= inMailbox ? true : undefined), 30_000)
     expect(handled(), replay).toBe(inMailbox)
     expect(new Set(ids).size, replay).toBe(ids.length)
@@ -89,7 +53,7 @@ describe("broken mail in the mailbox, read by the IMAP watcher", () => {
       warnings.filter((w) => w.includes("sync of")),
       replay
     ).toEqual([])
-    for (const e of health)
+    for (const e of mailbox.health)
       if (e.kind === "quarantined") expect(e.reason, replay).toMatch(/^\[dialogi\/email\] \S/)
   }, 180_000)
 })

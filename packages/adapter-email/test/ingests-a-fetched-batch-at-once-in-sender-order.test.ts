@@ -47,26 +47,12 @@ afterAll(async () => {
 const messageIdOf = (raw: Uint8Array) =>
   /^Message-ID: <([^>]+)>/im.exec(Buffer.from(raw).toString("latin1"))?.[1]
 
-const seenFlags = async () => {
-  const { stdout } = await dovecot.doveadm(
-    "-f",
-    "tab",
-    "fetch",
-    "-u",
-    "support@example.com",
-    "hdr.message-id flags",
-    "mailbox",
-    "INBOX"
-  )
-  return stdout
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((row) => row.split("\t") as [string, string?])
-    .filter(([, f]) => (f ?? "").includes("\\Seen"))
-    .map(([id]) => id.trim().slice(1, -1))
+/** Message-IDs of the mails flagged \Seen in INBOX, sorted. */
+const seenFlags = async () =>
+  [...(await dovecot.flagsByMessageId("INBOX"))]
+    .filter(([, flags]) => flags.includes("\\Seen"))
+    .map(([id]) => id)
     .sort()
-}
 
 /** Runs syncMailbox on a real IMAP connection with a handler the test drives mail by mail. */
 const startSync = async (state: ReturnType<typeof memoryKeyValueStore>) => {

@@ -1,19 +1,11 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createHub, type DialogiHub, type IngestHook, MemoryStore } from "@dialogi/core"
+import { createHub, type DialogiHub, MemoryStore } from "@dialogi/core"
 import { Effect } from "effect"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { createEmailAdapter, type EmailAdapter, fileAttachmentStore } from "../src/index.js"
-import { mailWithAttachment, plainSmtp } from "./emailTestKit.js"
-
-const noCasino: IngestHook = {
-  name: "no-casino",
-  run: (m) =>
-    m.parts.some((p) => p._tag === "text" && /casino/i.test(p.text))
-      ? { _tag: "veto", reason: "spam" }
-      : undefined
-}
+import { everyEvent, mailWithAttachment, noCasino, plainSmtp } from "./emailTestKit.js"
 
 let dir: string
 let hub: DialogiHub
@@ -68,7 +60,7 @@ describe("attachment files no message refers to are removed", () => {
     expect(again).toMatchObject({ kind: "stored", receipt: { duplicate: true } })
     expect(await files()).toEqual(kept)
     // What stayed is the stored message's attachment and the original html kept beside it.
-    const message = (await hub.events.after(0)).flatMap((e) =>
+    const message = (await everyEvent(hub)).flatMap((e) =>
       e.body._tag === "message.received" && e.body.message.providerMessageId === "kept-att@customer.example"
         ? [e.body.message]
         : []

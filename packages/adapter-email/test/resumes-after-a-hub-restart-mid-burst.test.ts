@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createHub, type DialogiHub } from "@dialogi/core"
+import { createHub } from "@dialogi/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { postgresStore } from "../../store-postgres/src/index.js"
 import { createTestDatabase, requiredDatabaseUrl } from "../../store-postgres/test/testDatabase.js"
@@ -11,7 +11,14 @@ import {
   type HealthEvent,
   memoryAttachmentStore
 } from "../src/index.js"
-import { customerMail, eventually, imapAccount, plainSmtp, startDovecot } from "./emailTestKit.js"
+import {
+  customerMail,
+  eventually,
+  imapAccount,
+  plainSmtp,
+  startDovecot,
+  storedProviderIds as storedIds
+} from "./emailTestKit.js"
 
 // A hub restart only means something when the messages outlive the process: this test runs on
 // PostgreSQL and fails (never skips) without it.
@@ -58,17 +65,6 @@ const startProcess = async () => {
   /** Mails this process's watcher handed to the hub (each `synced` counts the mails of one sync). */
   const handled = () => health.reduce((n, e) => n + (e.kind === "synced" ? e.stored : 0), 0)
   return { hub, health, handled }
-}
-
-const storedIds = async (hub: DialogiHub) => {
-  const ids: Array<string> = []
-  for (let cursor = 0; ; ) {
-    const page = await hub.events.after(cursor, { limit: 5000 })
-    if (page.length === 0) return ids
-    for (const e of page)
-      if (e.body._tag === "message.received") ids.push(e.body.message.providerMessageId ?? "(none)")
-    cursor = page.at(-1)!.seq
-  }
 }
 
 describe("restarting the hub in the middle of reading a backlog", () => {
