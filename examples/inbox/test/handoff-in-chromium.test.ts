@@ -1,11 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { loadInboxConfig } from "../src/config.ts"
-import { type RunningInbox, startInbox } from "../src/startInbox.ts"
-import { artifacts, launchChromium, signInAgent } from "./inboxHarness.ts"
+import { describe, expect, it } from "vitest"
+import { artifacts, inboxInChromiumForFile, signInAgent } from "./inboxHarness.ts"
 
 // Browser steps wait on a live page (socket, event stream, re-render); on a loaded 2-core
 // machine that takes longer than vitest's 1 s default for expect.poll.
@@ -13,41 +7,23 @@ const eventually = <T>(read: () => T | Promise<T>, options: { timeout: number } 
   expect.poll(read, options)
 
 const token = "handoff-test-token-0123456789"
-let inbox: RunningInbox
-let dataDir: string
-let browser: Browser
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "dialogi-inbox-handoff-"))
-  const config = await loadInboxConfig(
-    { PORT: "0", INBOX_DATA_DIR: dataDir, INBOX_TOKEN: token, CHAT_SECRET: "chat-secret-0123456789abc" },
-    dataDir
-  )
-  inbox = await startInbox(config, { log: () => undefined })
-  browser = await launchChromium()
-}, 60_000)
-
-afterAll(async () => {
-  await browser?.close()
-  await inbox?.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+const running = inboxInChromiumForFile("handoff", token)
 
 describe("handoff between agents in Chromium", () => {
   it("one agent hands a conversation off with a reason and note; the other sees it live, accepts, and owns it", async () => {
     const mikko = await signInAgent(
-      await browser.newContext({ viewport: { width: 1280, height: 800 } }),
-      inbox.url,
+      await running.browser.newContext({ viewport: { width: 1280, height: 800 } }),
+      running.inbox.url,
       token,
       "mikko"
     )
     const maria = await signInAgent(
-      await browser.newContext({ viewport: { width: 1280, height: 800 } }),
-      inbox.url,
+      await running.browser.newContext({ viewport: { width: 1280, height: 800 } }),
+      running.inbox.url,
       token,
       "maria"
     )
-    const { conversationId } = await inbox.hub.ingest({
+    const { conversationId } = await running.inbox.hub.ingest({
       channel: "chat",
       providerMessageId: "visitor-9/m1",
       from: { address: "visitor-9", name: "Ville" },
@@ -55,7 +31,7 @@ describe("handoff between agents in Chromium", () => {
       sentAt: Date.now()
     })
 
-    await mikko.goto(`${inbox.url}/inbox#${conversationId}`)
+    await mikko.goto(`${running.inbox.url}/inbox#${conversationId}`)
     await mikko.locator("#handoff-to").selectOption("agent:maria")
     await mikko.locator("#handoff-reason").fill("billing question")
     await mikko.locator("#handoff-note").fill("double charge on invoice 118")
@@ -65,7 +41,7 @@ describe("handoff between agents in Chromium", () => {
     )
 
     // Maria's open inbox picks it up from the event stream; she accepts.
-    await maria.goto(`${inbox.url}/inbox#${conversationId}`)
+    await maria.goto(`${running.inbox.url}/inbox#${conversationId}`)
     const pending = maria.locator('.handoff[data-state="requested"]')
     await pending.waitFor()
     await maria.screenshot({ path: `${artifacts}inbox-handoff.png` })
@@ -73,30 +49,30 @@ describe("handoff between agents in Chromium", () => {
     await eventually(() => maria.locator(".handoff").first().getAttribute("data-state")).toBe("accepted")
     await eventually(() => mikko.locator("[data-assignee]").last().textContent()).toBe("Assigned: maria")
 
-    const [handoff] = await inbox.hub.handoffs.list(conversationId)
+    const [handoff] = await running.inbox.hub.handoffs.list(conversationId)
     expect(handoff?.state).toBe("accepted")
     expect(handoff?.decidedBy).toBe("maria")
     expect(handoff?.summary.map((entry) => entry.text)).toEqual(["I was charged twice for invoice 118"])
-    expect((await inbox.hub.thread(conversationId)).conversation.assignee).toEqual({
+    expect((await running.inbox.hub.thread(conversationId)).conversation.assignee).toEqual({
       _tag: "agent",
       id: "maria"
     })
 
     // A second accept (mikko's stale page, say) is refused and changes nothing.
-    const again = await fetch(`${inbox.url}/inbox/api/handoffs/${handoff!.id}/accept`, {
+    const again = await fetch(`${running.inbox.url}/inbox/api/handoffs/${handoff!.id}/accept`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: "{}"
     })
     expect(again.status).toBe(409)
-    expect((await inbox.hub.thread(conversationId)).conversation.assignee).toEqual({
+    expect((await running.inbox.hub.thread(conversationId)).conversation.assignee).toEqual({
       _tag: "agent",
       id: "maria"
     })
   }, 60_000)
 
   it("refuses a handoff without a reason or to nobody, and changes nothing", async () => {
-    const { conversationId } = await inbox.hub.ingest({
+    const { conversationId } = await running.inbox.hub.ingest({
       channel: "chat",
       providerMessageId: "visitor-10/m1",
       from: { address: "visitor-10" },
@@ -104,7 +80,7 @@ describe("handoff between agents in Chromium", () => {
       sentAt: Date.now()
     })
     const post = (body: unknown) =>
-      fetch(`${inbox.url}/inbox/api/conversations/${conversationId}/handoff`, {
+      fetch(`${running.inbox.url}/inbox/api/conversations/${conversationId}/handoff`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
         body: JSON.stringify(body)
@@ -112,6 +88,6 @@ describe("handoff between agents in Chromium", () => {
     expect((await post({ to: { _tag: "agent", id: "maria" }, reason: "  " })).status).toBe(400)
     expect((await post({ to: { _tag: "agent", id: "nobody" }, reason: "x" })).status).toBe(404)
     expect((await post({ to: { _tag: "agent", id: "has space" }, reason: "x" })).status).toBe(400)
-    expect(await inbox.hub.handoffs.list(conversationId)).toEqual([])
+    expect(await running.inbox.hub.handoffs.list(conversationId)).toEqual([])
   })
 })

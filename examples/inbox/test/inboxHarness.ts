@@ -5,10 +5,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Browser, type BrowserContext, chromium } from "playwright-core"
+import { afterAll, beforeAll } from "vitest"
 import {
   createTestDatabase,
   requiredDatabaseUrl
 } from "../../../packages/store-postgres/test/testDatabase.ts"
+
+import { loadInboxConfig } from "../src/config.ts"
+import { type RunningInbox, startInbox } from "../src/startInbox.ts"
 
 export const artifacts = fileURLToPath(new URL("./artifacts/", import.meta.url))
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
@@ -115,6 +119,47 @@ export const launchChromium = (): Promise<Browser> =>
       "--no-first-run"
     ]
   })
+
+/** The inbox and browser a test file shares; filled in before its tests run. */
+export interface InboxInChromium {
+  inbox: RunningInbox
+  browser: Browser
+}
+
+/**
+ * Starts the inbox in this process on a fresh PGlite data directory (`env` on top of port 0,
+ * `token` and a chat secret) and Debian's Chromium before the file's tests; stops both and
+ * removes the directory after them.
+ */
+export const inboxInChromiumForFile = (
+  name: string,
+  token: string,
+  env: Record<string, string> = {}
+): InboxInChromium => {
+  const running = {} as InboxInChromium
+  let dataDir: string | undefined
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `dialogi-inbox-${name}-`))
+    const config = await loadInboxConfig(
+      {
+        PORT: "0",
+        INBOX_DATA_DIR: dataDir,
+        INBOX_TOKEN: token,
+        CHAT_SECRET: "chat-secret-0123456789abc",
+        ...env
+      },
+      dataDir
+    )
+    running.inbox = await startInbox(config, { log: () => undefined })
+    running.browser = await launchChromium()
+  }, 60_000)
+  afterAll(async () => {
+    await running.browser?.close()
+    await running.inbox?.close()
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
+  })
+  return running
+}
 
 /** Signs an agent in through the sign-in form, as a person would. */
 export const signInAgent = async (context: BrowserContext, url: string, token: string, agent = "mikko") => {

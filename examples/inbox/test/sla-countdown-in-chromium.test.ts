@@ -1,45 +1,17 @@
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { loadInboxConfig } from "../src/config.ts"
-import { type RunningInbox, startInbox } from "../src/startInbox.ts"
-import { launchChromium, signInAgent } from "./inboxHarness.ts"
+import { describe, expect, it } from "vitest"
+import { inboxInChromiumForFile, signInAgent } from "./inboxHarness.ts"
 
 const token = "sla-test-token-0123456789"
-let inbox: RunningInbox
-let dataDir: string
-let browser: Browser
+const running = inboxInChromiumForFile("sla", token, {
+  INBOX_SLA_FIRST_RESPONSE_MINUTES: "30",
+  INBOX_SLA_NEXT_RESPONSE_MINUTES: "120"
+})
 
 // Browser steps wait on a live page; on a loaded 2-core machine that takes longer than 1 s.
 const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000 })
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "dialogi-inbox-sla-"))
-  const config = await loadInboxConfig(
-    {
-      PORT: "0",
-      INBOX_DATA_DIR: dataDir,
-      INBOX_TOKEN: token,
-      CHAT_SECRET: "chat-secret-0123456789abc",
-      INBOX_SLA_FIRST_RESPONSE_MINUTES: "30",
-      INBOX_SLA_NEXT_RESPONSE_MINUTES: "120"
-    },
-    dataDir
-  )
-  inbox = await startInbox(config, { log: () => undefined })
-  browser = await launchChromium()
-}, 60_000)
-
-afterAll(async () => {
-  await browser?.close()
-  await inbox?.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
-
 const ingest = (n: number, text: string) =>
-  inbox.hub.ingest({
+  running.inbox.hub.ingest({
     channel: "chat",
     providerMessageId: `visitor-sla/m${n}`,
     from: { address: "visitor-sla" },
@@ -51,17 +23,17 @@ describe("SLA countdown in the inbox (Chromium)", () => {
   it("shows the first-response countdown, drops it on the reply, shows next response, pauses while waiting", async () => {
     const { conversationId } = await ingest(1, "Is the shop open on Sunday?")
     const page = await signInAgent(
-      await browser.newContext({ viewport: { width: 1280, height: 800 } }),
-      inbox.url,
+      await running.browser.newContext({ viewport: { width: 1280, height: 800 } }),
+      running.inbox.url,
       token
     )
-    await page.goto(`${inbox.url}/inbox#${conversationId}`)
+    await page.goto(`${running.inbox.url}/inbox#${conversationId}`)
 
     // In the list and in the thread: due in 30 minutes (29m once a minute passed).
     const rowSla = page.locator(`#conversations li[data-conversation-id="${conversationId}"] .sla`)
     await eventually(() => rowSla.textContent()).toMatch(/^reply due in (30|29)m$/)
     const due = Number(await rowSla.getAttribute("data-sla-due"))
-    const expected = (await inbox.hub.sla.expectedReply(conversationId))!
+    const expected = (await running.inbox.hub.sla.expectedReply(conversationId))!
     expect(due).toBe(expected.dueAt!.getTime())
     expect(expected.target).toBe("first_response")
 

@@ -1,11 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { loadInboxConfig } from "../src/config.ts"
-import { type RunningInbox, startInbox } from "../src/startInbox.ts"
-import { artifacts, launchChromium, signInAgent } from "./inboxHarness.ts"
+import { describe, expect, it } from "vitest"
+import { artifacts, inboxInChromiumForFile, signInAgent } from "./inboxHarness.ts"
 
 // Browser steps wait on a live page; on a loaded 2-core machine that takes longer than
 // vitest's 1 s default for expect.poll.
@@ -14,37 +8,15 @@ const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeou
 const token = "visibility-test-token-0123456789"
 const beaToken = "bea-own-token-0123456789"
 const olgaToken = "olga-own-token-0123456789"
-let inbox: RunningInbox
-let dataDir: string
-let browser: Browser
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "dialogi-inbox-visibility-"))
-  const config = await loadInboxConfig(
-    {
-      PORT: "0",
-      INBOX_DATA_DIR: dataDir,
-      INBOX_TOKEN: token,
-      CHAT_SECRET: "chat-secret-0123456789abc",
-      INBOX_AGENTS: JSON.stringify([
-        { id: "bea", token: beaToken, teams: ["billing"] },
-        { id: "olga", token: olgaToken, role: "admin" }
-      ])
-    },
-    dataDir
-  )
-  inbox = await startInbox(config, { log: () => undefined })
-  browser = await launchChromium()
-}, 60_000)
-
-afterAll(async () => {
-  await browser?.close()
-  await inbox?.close()
-  await rm(dataDir, { recursive: true, force: true })
+const running = inboxInChromiumForFile("visibility", token, {
+  INBOX_AGENTS: JSON.stringify([
+    { id: "bea", token: beaToken, teams: ["billing"] },
+    { id: "olga", token: olgaToken, role: "admin" }
+  ])
 })
 
 const asBearer = (bearer: string, path: string, body?: unknown) =>
-  fetch(`${inbox.url}/inbox/api${path}`, {
+  fetch(`${running.inbox.url}/inbox/api${path}`, {
     method: body === undefined ? "GET" : "POST",
     headers: {
       authorization: `Bearer ${bearer}`,
@@ -59,7 +31,7 @@ const listedIds = async (bearer: string) =>
   ).items.map((c) => c.id)
 
 const newChat = async (visitor: string, text: string) => {
-  const { conversationId } = await inbox.hub.ingest({
+  const { conversationId } = await running.inbox.hub.ingest({
     channel: "chat",
     providerMessageId: `${visitor}/m1`,
     from: { address: visitor, name: visitor },
@@ -67,7 +39,9 @@ const newChat = async (visitor: string, text: string) => {
     sentAt: Date.now()
   })
   // Routing runs just after the message is stored: the chat lands in team support's queue.
-  await eventually(async () => (await inbox.hub.thread(conversationId)).conversation.assignee).toEqual({
+  await eventually(
+    async () => (await running.inbox.hub.thread(conversationId)).conversation.assignee
+  ).toEqual({
     _tag: "team",
     id: "support"
   })
@@ -79,16 +53,16 @@ describe("who sees which conversation in Chromium", () => {
     const conversationId = await newChat("visitor-21", "Where is my parcel?")
 
     // Mikko signed in with the shared token: team support, so the chat is in his list.
-    const mikko = await signInAgent(await browser.newContext(), inbox.url, token, "mikko")
+    const mikko = await signInAgent(await running.browser.newContext(), running.inbox.url, token, "mikko")
     await eventually(() => mikko.locator(`[data-conversation-id="${conversationId}"]`).count()).toBe(1)
-    await mikko.goto(`${inbox.url}/inbox#${conversationId}`)
+    await mikko.goto(`${running.inbox.url}/inbox#${conversationId}`)
     await eventually(() => mikko.locator("#thread").textContent()).toContain("Where is my parcel?")
 
     // Bea (team billing, her own token) gets an empty list and a not-found for the direct URL.
-    const bea = await signInAgent(await browser.newContext(), inbox.url, beaToken, "bea")
+    const bea = await signInAgent(await running.browser.newContext(), running.inbox.url, beaToken, "bea")
     await eventually(() => bea.locator("#conversations .empty").count()).toBe(1)
     expect(await bea.locator(`[data-conversation-id="${conversationId}"]`).count()).toBe(0)
-    await bea.goto(`${inbox.url}/inbox#${conversationId}`)
+    await bea.goto(`${running.inbox.url}/inbox#${conversationId}`)
     await eventually(() => bea.locator("[data-thread-error]").textContent()).toBe(
       "No such conversation in your teams."
     )
@@ -96,7 +70,7 @@ describe("who sees which conversation in Chromium", () => {
     await bea.screenshot({ path: `${artifacts}inbox-other-team.png` })
 
     // Olga (admin) sees it, as do scripts with the shared token.
-    const olga = await signInAgent(await browser.newContext(), inbox.url, olgaToken, "olga")
+    const olga = await signInAgent(await running.browser.newContext(), running.inbox.url, olgaToken, "olga")
     await eventually(() => olga.locator(`[data-conversation-id="${conversationId}"]`).count()).toBe(1)
     expect(await listedIds(olgaToken)).toContain(conversationId)
     expect(await listedIds(token)).toContain(conversationId)
@@ -105,7 +79,7 @@ describe("who sees which conversation in Chromium", () => {
 
   it("the API answers an agent of another team 404 for every route of the conversation and changes nothing", async () => {
     const conversationId = await newChat("visitor-22", "Cancel my order please")
-    const before = await inbox.hub.thread(conversationId)
+    const before = await running.inbox.hub.thread(conversationId)
     const notFound = await asBearer(beaToken, `/conversations/does-not-exist`)
     const hidden = await asBearer(beaToken, `/conversations/${conversationId}`)
     // Someone else's conversation answers exactly like one that does not exist.
@@ -122,11 +96,11 @@ describe("who sees which conversation in Chromium", () => {
         action,
         (await asBearer(beaToken, `/conversations/${conversationId}/${action}`, body)).status
       ]).toEqual([action, 404])
-    const after = await inbox.hub.thread(conversationId)
+    const after = await running.inbox.hub.thread(conversationId)
     expect(after.messages).toHaveLength(before.messages.length)
     expect(after.conversation.assignee).toEqual({ _tag: "team", id: "support" })
     expect(after.conversation.status).toBe("open")
-    expect(await inbox.hub.handoffs.list(conversationId)).toEqual([])
+    expect(await running.inbox.hub.handoffs.list(conversationId)).toEqual([])
 
     // Handed to her by a support agent: she may read the thread to decide (not yet answer in
     // it), and once she accepts it is hers.
@@ -147,7 +121,7 @@ describe("who sees which conversation in Chromium", () => {
 
   it("a roster name signs in only with its own token; the shared token cannot act as a roster agent or as the script key", async () => {
     const signIn = (agent: string, candidate: string) =>
-      fetch(`${inbox.url}/inbox/sign-in`, {
+      fetch(`${running.inbox.url}/inbox/sign-in`, {
         method: "POST",
         redirect: "manual",
         headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -160,7 +134,7 @@ describe("who sees which conversation in Chromium", () => {
     expect((await signIn("api", token)).status).toBe(400)
     const own = await signIn("olga", olgaToken)
     expect(own.status).toBe(303)
-    expect((await inbox.hub.routing.participant("olga")).role).toBe("admin")
-    expect((await inbox.hub.routing.participant("bea")).teams).toEqual(["billing"])
+    expect((await running.inbox.hub.routing.participant("olga")).role).toBe("admin")
+    expect((await running.inbox.hub.routing.participant("bea")).teams).toEqual(["billing"])
   })
 })
