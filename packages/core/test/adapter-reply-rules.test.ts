@@ -45,3 +45,33 @@ it("an adapter's asynchronous rule refuses a reply up front; a rule that throws 
     await hub.close()
   }
 })
+
+it("a text reply to a channel that carries no text is refused up front, whatever the adapter's own rule", async () => {
+  // A voice-like channel: calls and voicemail in, no text out, and no checkReply of its own.
+  const voice = createTestChannelAdapter({ channel: "voice", capabilities: { text: false } })
+  const hub = await createHub({
+    store: await Effect.runPromise(MemoryStore.makeMemoryStore()),
+    adapters: [voice],
+    log: () => {}
+  })
+  try {
+    const { conversationId } = await hub.ingest({
+      channel: "voice",
+      providerMessageId: "CA1",
+      from: { address: "+14155550100" },
+      parts: [{ _tag: "text", text: "voicemail transcript" }],
+      sentAt: Date.now()
+    })
+    expect(await hub.canReply(conversationId)).toEqual({
+      ok: false,
+      refusal: { _tag: "CapabilityMissing", channel: "voice", capability: "text" }
+    })
+    await expect(hub.reply(conversationId, "we called you back")).rejects.toMatchObject({
+      _tag: "ReplyRefused"
+    })
+    expect((await hub.thread(conversationId)).messages).toHaveLength(1)
+    expect(voice.sent).toHaveLength(0)
+  } finally {
+    await hub.close()
+  }
+})

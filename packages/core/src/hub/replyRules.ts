@@ -24,6 +24,7 @@ const contentRefusal = (
     if ((part._tag === "attachment" || part._tag === "voice") && !caps.attachments)
       return { _tag: "CapabilityMissing", channel, capability: "attachments" }
     if (part._tag === "call") return { _tag: "CapabilityMissing", channel, capability: "call" }
+    if (part._tag === "text" && !caps.text) return { _tag: "CapabilityMissing", channel, capability: "text" }
     if (part._tag === "text" && caps.maxTextLength !== undefined && part.text.length > caps.maxTextLength)
       return { _tag: "TooLong", channel, maxLength: caps.maxTextLength, length: part.text.length }
   }
@@ -65,7 +66,8 @@ const checkChannel = (
     if (!adapter) return refuse({ _tag: "NoAdapter", channel })
     const identity = contact.identities.find((i) => i.channel === channel)
     if (!identity) return refuse({ _tag: "NoIdentity", channel })
-    const content = contentRefusal(adapter, parts)
+    // Asked without content ("can a reply go out?"), the reply meant is text.
+    const content = contentRefusal(adapter, parts.length === 0 ? [{ _tag: "text", text: "" }] : parts)
     if (content) return refuse(content)
     const lastInbound = yield* tx.lastInbound(conversation.id, channel)
     const window = adapter.capabilities.replyWindowSeconds

@@ -16,8 +16,8 @@ export type OfferChannel =
  * Picks the channel for a written offer to the customer of a missed callback: their last
  * channel when it can carry the text, else a channel of theirs at the callback's phone number
  * (SMS, when they left a voicemail), else the next one in the order of their identities, as
- * `canReply` lists alternatives. Every channel goes through `checkReply`, so windows, opt-outs
- * and lengths hold as for any reply.
+ * `canReply` lists alternatives. Every channel goes through `checkReply`, so text support,
+ * windows, opt-outs and lengths hold as for any reply.
  */
 export const chooseOfferChannel = (
   tx: StoreTx,
@@ -41,12 +41,6 @@ export const chooseOfferChannel = (
       // No last channel: checkReply(undefined) says so (NoChannel), and the others are tried.
       if (channel !== undefined && tried.has(channel)) continue
       if (channel !== undefined) tried.add(channel)
-      // checkReply looks at lengths and formats, not at whether the channel carries text at all.
-      const adapter = channel === undefined ? undefined : registry.get(channel)
-      if (channel !== undefined && adapter !== undefined && !adapter.capabilities.text) {
-        refusals.push({ _tag: "CapabilityMissing", channel, capability: "text" })
-        continue
-      }
       const check = yield* checkReply(tx, registry, conversation, contact, channel, parts, now)
       if (check.ok) return { ok: true, channel: check.channel }
       refusals.push(check.refusal)
