@@ -4,8 +4,9 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Browser, type BrowserContext, chromium } from "playwright-core"
+import type { Browser, BrowserContext } from "playwright-core"
 import { afterAll, beforeAll } from "vitest"
+import { launchChromium } from "../../../packages/adapter-chat/test/chromium.ts"
 import {
   createTestDatabase,
   requiredDatabaseUrl
@@ -106,19 +107,8 @@ export const startInboxProcess = async (env: Record<string, string>, port: numbe
   }
 }
 
-/** Debian's Chromium with the flags of the shared brief; playwright-core never downloads one. */
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run"
-    ]
-  })
+/** Debian's Chromium with the project's flags, launched as the chat widget's tests launch it. */
+export { launchChromium }
 
 /** The inbox and browser a test file shares; filled in before its tests run. */
 export interface InboxInChromium {
